@@ -1,0 +1,199 @@
+"""The data contracts between stages (see ARCHITECTURE.md).
+
+Arrays are numpy; a missing value is NaN, never 0. Shapes use C cameras, T frames, P persons,
+K keypoints, J joints. Each type checks its shapes when built and saves to / loads from ``.npz``
+(atomically; loading names the file when it is not what it should be).
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from mocap.errors import InputFileError
+from mocap.fileio import atomic_path
+
+WHOLEBODY = "coco_wholebody_133"
+
+
+def _as_float(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64)
+
+
+def _check(name: str, array: np.ndarray, shape: tuple) -> None:
+    """Raise ValueError unless ``array.shape`` matches ``shape`` (None matches any size)."""
+    if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape)):
+        want = "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{name} has shape {array.shape}, expected {want}")
+
+
+class _NpzContract:
+    """Save/load for the frozen dataclasses below: one array per field, plus a ``kind`` tag."""
+
+    _kind: str = ""
+
+    def save(self, path: str | os.PathLike) -> Path:
+        arrays = {"kind": np.array(self._kind)}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            arrays[f.name] = np.asarray(value)
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez_compressed(tmp, **arrays)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        path = Path(path)
+        if not path.is_file():
+            raise InputFileError("file not found", path)
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                data = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise InputFileError(f"not a readable .npz file ({exc})", path) from exc
+        kind = str(data.pop("kind", ""))
+        if kind != cls._kind:
+            raise InputFileError(f"holds {kind or 'unknown data'!r}, expected {cls._kind!r}", path)
+        missing = [f.name for f in fields(cls) if f.name not in data]
+        if missing:
+            raise InputFileError(f"missing arrays {missing}", path)
+        kwargs = {}
+        for f in fields(cls):
+            value = data[f.name]
+            if value.ndim == 0:
+                value = value.item()
+            elif value.dtype.kind == "U":
+                value = tuple(str(v) for v in value)
+            kwargs[f.name] = value
+        try:
+            return cls(**kwargs)
+        except ValueError as exc:
+            raise InputFileError(f"inconsistent contents ({exc})", path) from exc
+
+
+@dataclass(frozen=True, eq=False)
+class Keypoints2D(_NpzContract):
+    """2D keypoints per camera, frame and person, in raw (distorted) image pixels.
+
+    ``xy`` (C, T, P, K, 2), ``score`` (C, T, P, K) in [0, 1]; a keypoint that was not detected is
+    NaN in ``xy`` and 0 in ``score``. ``image_sizes`` (C, 2) is width, height in pixels.
+    Person slot p of one camera is unrelated to slot p of another camera until associated.
+    """
+
+    xy: np.ndarray
+    score: np.ndarray
+    camera_names: tuple[str, ...]
+    image_sizes: np.ndarray
+    layout: str = WHOLEBODY
+    fps: float = 30.0
+
+    _kind = "Keypoints2D"
+
+    def __post_init__(self):
+        object.__setattr__(self, "xy", _as_float(self.xy))
+        object.__setattr__(self, "score", _as_float(self.score))
+        object.__setattr__(self, "camera_names", tuple(str(c) for c in self.camera_names))
+        object.__setattr__(self, "image_sizes", np.asarray(self.image_sizes, dtype=np.int64).reshape(-1, 2))
+        object.__setattr__(self, "fps", float(self.fps))
+        _check("xy", self.xy, (None, None, None, None, 2))
+        _check("score", self.score, self.xy.shape[:4])
+        n_cams = self.xy.shape[0]
+        if len(self.camera_names) != n_cams:
+            raise ValueError(f"{len(self.camera_names)} camera names for {n_cams} cameras")
+        _check("image_sizes", self.image_sizes, (n_cams, 2))
+
+    @property
+    def n_cameras(self) -> int:
+        return self.xy.shape[0]
+
+    @property
+    def n_frames(self) -> int:
+        return self.xy.shape[1]
+
+    @property
+    def n_persons(self) -> int:
+        return self.xy.shape[2]
+
+    @property
+    def n_keypoints(self) -> int:
+        return self.xy.shape[3]
+
+
+@dataclass(frozen=True, eq=False)
+class Keypoints3D(_NpzContract):
+    """3D keypoints in metres, in the world frame of the calibration (Z up once the floor is known).
+
+    ``xyz`` (T, P, K, 3); ``score``, ``reproj_error`` (pixels, mean over the views used) and
+    ``n_views`` (T, P, K). A keypoint that could not be triangulated is NaN with ``n_views`` 0.
+    """
+
+    xyz: np.ndarray
+    score: np.ndarray
+    reproj_error: np.ndarray
+    n_views: np.ndarray
+    layout: str = WHOLEBODY
+    fps: float = 30.0
+
+    _kind = "Keypoints3D"
+
+    def __post_init__(self):
+        object.__setattr__(self, "xyz", _as_float(self.xyz))
+        object.__setattr__(self, "score", _as_float(self.score))
+        object.__setattr__(self, "reproj_error", _as_float(self.reproj_error))
+        object.__setattr__(self, "n_views", np.asarray(self.n_views, dtype=np.int16))
+        object.__setattr__(self, "fps", float(self.fps))
+        _check("xyz", self.xyz, (None, None, None, 3))
+        for name in ("score", "reproj_error", "n_views"):
+            _check(name, getattr(self, name), self.xyz.shape[:3])
+
+    @property
+    def n_frames(self) -> int:
+        return self.xyz.shape[0]
+
+    @property
+    def n_persons(self) -> int:
+        return self.xyz.shape[1]
+
+
+@dataclass(frozen=True, eq=False)
+class Motion(_NpzContract):
+    """An animated armature: what the BVH / FBX / glTF writers take.
+
+    ``parents`` (J,) holds each joint's parent index (-1 for the root, and parents come before
+    children); ``offsets`` (J, 3) the rest-pose offset of each joint from its parent in metres (the
+    root's is its rest position); ``root_translation`` (T, 3) the root's position per frame;
+    ``rotations`` (T, J, 4) local unit quaternions (w, x, y, z) relative to the rest pose.
+    Axes are the world's (Z up); writers convert.
+    """
+
+    joint_names: tuple[str, ...]
+    parents: np.ndarray
+    offsets: np.ndarray
+    root_translation: np.ndarray
+    rotations: np.ndarray
+    fps: float = 30.0
+
+    _kind = "Motion"
+
+    def __post_init__(self):
+        object.__setattr__(self, "joint_names", tuple(str(j) for j in self.joint_names))
+        object.__setattr__(self, "parents", np.asarray(self.parents, dtype=np.int64))
+        object.__setattr__(self, "offsets", _as_float(self.offsets))
+        object.__setattr__(self, "root_translation", _as_float(self.root_translation))
+        object.__setattr__(self, "rotations", _as_float(self.rotations))
+        object.__setattr__(self, "fps", float(self.fps))
+        n = len(self.joint_names)
+        _check("parents", self.parents, (n,))
+        _check("offsets", self.offsets, (n, 3))
+        _check("root_translation", self.root_translation, (None, 3))
+        _check("rotations", self.rotations, (self.root_translation.shape[0], n, 4))
+        if n and (self.parents[0] != -1 or np.any(self.parents[1:] >= np.arange(1, n)) or np.any(self.parents[1:] < 0)):
+            raise ValueError("parents must list the root first (-1) and every parent before its children")
+
+    @property
+    def n_frames(self) -> int:
+        return self.rotations.shape[0]
