@@ -34,3 +34,66 @@ RIGHT_HAND = slice(112, 133)
 GROUPS = {"body": BODY, "feet": FEET, "face": FACE, "left_hand": LEFT_HAND, "right_hand": RIGHT_HAND}
 
 assert N_KEYPOINTS == 133
+
+# --- The 68 face points (iBUG 300-W scheme), as local indices 0-67 within FACE -----------------
+# "Right" and "left" are the person's own sides: on a face looking at the camera the person's right
+# is at the image's left, so the jaw runs from the image's left (0) through the chin (8) to the
+# image's right (16), and 36-41 is the eye at the image's left.
+FACE68_JAW = tuple(range(0, 17))            # 0 right (at ear level) .. 8 chin .. 16 left
+FACE68_RIGHT_BROW = tuple(range(17, 22))    # 17 outer end .. 21 inner end
+FACE68_LEFT_BROW = tuple(range(22, 27))     # 22 inner end .. 26 outer end
+FACE68_NOSE_BRIDGE = tuple(range(27, 31))   # 27 between the eyes .. 30 nose tip
+FACE68_NOSE_LOWER = tuple(range(31, 36))    # 31 right nostril wing, 33 below the tip, 35 left wing
+FACE68_RIGHT_EYE = tuple(range(36, 42))     # 36 outer, 37-38 upper lid, 39 inner, 40-41 lower lid
+FACE68_LEFT_EYE = tuple(range(42, 48))      # 42 inner, 43-44 upper lid, 45 outer, 46-47 lower lid
+FACE68_OUTER_LIPS = tuple(range(48, 60))    # 48 right corner, 51 top centre, 54 left, 57 bottom
+FACE68_INNER_LIPS = tuple(range(60, 68))    # 60 right corner, 62 top centre, 64 left, 66 bottom
+
+
+def _face68_mirror() -> tuple[int, ...]:
+    """Mirror partner of each face-68 point (the same place on the other half of the face)."""
+    m = list(range(68))
+
+    def pair(a, b):
+        m[a], m[b] = b, a
+
+    for k in range(8):
+        pair(k, 16 - k)                       # jaw 0<->16 .. 7<->9, 8 is the chin
+    for k in range(5):
+        pair(17 + k, 26 - k)                  # brows: outer<->outer .. inner<->inner
+    pair(31, 35), pair(32, 34)                # nostrils; 27-30 and 33 lie on the midline
+    for r, l in zip((36, 37, 38, 39, 40, 41), (45, 44, 43, 42, 47, 46)):
+        pair(r, l)                            # eyes: outer, upper lid, inner, lower lid
+    pair(48, 54), pair(49, 53), pair(50, 52)  # upper outer lip: corners, then towards 51
+    pair(55, 59), pair(56, 58)                # lower outer lip (55 is next to the left corner 54)
+    pair(60, 64), pair(61, 63)                # upper inner lip
+    pair(65, 67)                              # lower inner lip (65 is next to the left corner 64)
+    return tuple(m)
+
+
+FACE68_MIRROR = _face68_mirror()
+# The face points on the person's right half; their mirror partners are the left half, and the
+# points that are their own mirror (8, 27-30, 33, 51, 57, 62, 66) lie on the midline.
+FACE68_RIGHT = (tuple(range(0, 8)) + FACE68_RIGHT_BROW + (31, 32) + FACE68_RIGHT_EYE
+                + (48, 49, 50, 58, 59, 60, 61, 67))
+
+
+def _sides_and_mirror():
+    sides = [0] * N_KEYPOINTS
+    mirror = list(range(N_KEYPOINTS))
+    for i, name in enumerate(NAMES):
+        for side, sign, other in (("left_", 1, "right_"), ("right_", -1, "left_")):
+            if name.startswith(side):
+                sides[i] = sign
+                mirror[i] = INDEX[other + name[len(side):]]
+    for k in range(68):
+        mirror[FACE.start + k] = FACE.start + FACE68_MIRROR[k]
+    for k in FACE68_RIGHT:
+        sides[FACE.start + k] = -1
+        sides[FACE.start + FACE68_MIRROR[k]] = 1
+    return tuple(sides), tuple(mirror)
+
+
+# SIDES[i]: +1 on the person's left, -1 on the right, 0 on the midline (nose, chin, lip centres...).
+# MIRROR[i]: the keypoint at the mirrored place (left<->right); for flipping images or poses.
+SIDES, MIRROR = _sides_and_mirror()

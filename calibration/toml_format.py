@@ -1,0 +1,205 @@
+"""The anipose / Pose2Sim calibration TOML: our native calibration file.
+
+One table per camera, in camera order, then an optional ``[metadata]`` table::
+
+    [cam_01]
+    name = "cam01"
+    size = [1088, 1920]                  # width, height in pixels
+    matrix = [[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]]
+    distortions = [k1, k2, p1, p2, k3]   # 4, 5 or 8 (pinhole); k1..k4 when fisheye = true
+    rotation = [rx, ry, rz]              # Rodrigues, world → camera
+    translation = [tx, ty, tz]           # world → camera: x_cam = R x_world + t
+    fisheye = false
+
+    [metadata]
+    adjusted = false
+    error = 0.0
+
+Writing: table names ``cam_01``, ``cam_02``… zero-padded so that aniposelib, which sorts the
+table names as strings, keeps our camera order; every float in full precision (``repr``), so a
+round trip is exact. Translations are written in the group's units (metres for groups this
+package builds).
+
+Reading tolerates what the tools in the field write:
+
+* aniposelib (``CameraGroup.dump``): ``[cam_0]``…, ``[metadata]`` possibly empty, no ``fisheye``
+  key on pinhole cameras; a ``[metadata]`` table is copied into ``CameraGroup.metadata``.
+* Pose2Sim: ``size`` as floats (``[1088.0, 1920.0]``), tables named after the cameras,
+  ``[metadata]`` with ``adjusted`` and ``error``.
+* FreeMoCap: anipose's layout with trailing commas, fisheye cameras and a ``[metadata]`` table
+  of strings. Note that FreeMoCap writes ``translation`` in the units of its board (millimetres
+  for its default ChArUco board); the reader keeps the numbers as they are.
+* ``rotation`` given as a 3×3 matrix instead of a rotation vector is accepted too.
+
+Cameras keep the file's table order. A table is a camera table when it has any of ``matrix``,
+``distortions``, ``rotation``, ``translation`` or ``size``; other tables (``[metadata]``) are
+skipped. A camera table missing ``name`` takes the table's name.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from calibration.camera import Camera
+from calibration.errors import CalibrationError
+from calibration.fileio import atomic_write_text, check_input_file, read_text
+from calibration.group import CameraGroup
+from calibration.rotation import as_rvec
+
+_CAMERA_KEYS = ("matrix", "distortions", "rotation", "translation", "size")
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def read_toml(path: str | os.PathLike) -> CameraGroup:
+    """Load an anipose / Pose2Sim / FreeMoCap calibration TOML (CalibrationError if malformed)."""
+    path = check_input_file(path)
+    try:
+        document = tomllib.loads(read_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise CalibrationError(f"malformed TOML: {exc}", path) from None
+    cameras = []
+    for key, table in document.items():
+        if key == "metadata" or not isinstance(table, dict) or not any(k in table for k in _CAMERA_KEYS):
+            continue
+        cameras.append(_camera_from_table(key, table, path))
+    if not cameras:
+        raise CalibrationError("holds no camera table (a table with name, size, matrix, distortions, rotation, translation)", path)
+    names = [c.name for c in cameras]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise CalibrationError(f"camera names are repeated: {', '.join(map(repr, repeated))}", path)
+    metadata = document.get("metadata")
+    return CameraGroup(tuple(cameras), dict(metadata) if isinstance(metadata, dict) else {})
+
+
+def _camera_from_table(key: str, table: dict, path: Path) -> Camera:
+    name = str(table.get("name", key))
+
+    def fail(problem: str) -> CalibrationError:
+        return CalibrationError(f"camera [{key}] ({name!r}): {problem}", path)
+
+    def field(field_name: str, shapes: tuple[tuple[int, ...], ...]) -> np.ndarray:
+        if field_name not in table:
+            raise fail(f"missing field '{field_name}'")
+        try:
+            value = np.asarray(table[field_name], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise fail(f"field '{field_name}' must hold numbers, got {table[field_name]!r}") from None
+        if value.shape not in shapes:
+            expected = " or ".join(f"{s[0]} numbers" if len(s) == 1 else f"a {s[0]}×{s[1]} array" for s in shapes)
+            raise fail(f"field '{field_name}' must be {expected}, got shape {value.shape}")
+        if not np.all(np.isfinite(value)):
+            raise fail(f"field '{field_name}' holds non-finite values")
+        return value
+
+    fisheye = table.get("fisheye", False)
+    if not isinstance(fisheye, (bool, int)):
+        raise fail(f"field 'fisheye' must be true or false, got {fisheye!r}")
+    size = field("size", ((2,),))
+    matrix = field("matrix", ((3, 3),))
+    # fisheye: OpenCV's k1..k4; pinhole: k1, k2, p1, p2[, k3[, k4, k5, k6]]
+    dist = field("distortions", ((4,),) if fisheye else ((4,), (5,), (8,)))
+    rotation = field("rotation", ((3,), (3, 3)))
+    translation = field("translation", ((3,),))
+    if np.any(size <= 0) or np.any(size != np.round(size)):
+        raise fail(f"field 'size' must be a positive whole [width, height], got {size.tolist()}")
+    try:
+        rvec = as_rvec(rotation)
+    except ValueError as exc:
+        raise fail(f"field 'rotation': {exc}") from None
+    try:
+        return Camera(name, tuple(size.astype(int)), matrix, dist, rvec, translation, bool(fisheye))
+    except ValueError as exc:
+        raise fail(str(exc).removeprefix(f"camera {name!r}: ")) from None
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def write_toml(group: CameraGroup, path: str | os.PathLike, *, metadata: dict | None = None) -> Path:
+    """Write ``group`` as a calibration TOML, atomically; returns the path.
+
+    The ``[metadata]`` table holds Pose2Sim's ``adjusted`` (default false) and ``error``
+    (default 0.0), then ``group.metadata``, then ``metadata`` (later entries win).
+    """
+    return atomic_write_text(path, dumps_toml(group, metadata=metadata))
+
+
+def dumps_toml(group: CameraGroup, *, metadata: dict | None = None) -> str:
+    """The TOML text :func:`write_toml` writes."""
+    width = max(2, len(str(len(group))))
+    lines: list[str] = []
+    for i, camera in enumerate(group, start=1):
+        lines += [
+            f"[cam_{i:0{width}d}]",
+            f"name = {_value(camera.name)}",
+            f"size = {_value(list(camera.size))}",
+            f"matrix = {_value(camera.matrix)}",
+            f"distortions = {_value(camera.dist)}",
+            f"rotation = {_value(camera.rvec)}",
+            f"translation = {_value(camera.tvec)}",
+            f"fisheye = {_value(camera.fisheye)}",
+            "",
+        ]
+    table = {"adjusted": False, "error": 0.0, **group.metadata, **(metadata or {})}
+    lines.append("[metadata]")
+    for key, value in table.items():
+        if value is None:  # TOML has no null; leaving the key out says the same
+            continue
+        try:
+            lines.append(f"{_key(key)} = {_value(value)}")
+        except ValueError as exc:
+            raise ValueError(f"metadata {key!r}: {exc}") from None
+    return "\n".join(lines) + "\n"
+
+
+def _key(key) -> str:
+    key = str(key)
+    return key if _BARE_KEY.match(key) else _string(key)
+
+
+def _string(text: str) -> str:
+    # TOML basic string: escape quote, backslash and control characters; the rest is UTF-8.
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _value(value) -> str:
+    """One TOML value: bool, int, float (full precision), str, array or inline table."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items() if v is not None) + "}"
+    raise ValueError(f"cannot be written to TOML: {type(value).__name__}")

@@ -1,0 +1,156 @@
+"""OpenSim TRC (Track Row Column) marker files: writer and reader for one person's keypoints.
+
+Layout (tab separated, as OpenSim's own TRCFileAdapter writes and reads it)::
+
+    PathFileType  4  (X/Y/Z)  <file name> (Y up: world x, z, -y)
+    DataRate  CameraRate  NumFrames  NumMarkers  Units  OrigDataRate  OrigDataStartFrame  OrigNumFrames
+    30  30  100  133  m  30  1  100
+    Frame#  Time  nose  <tab><tab>  left_eye ...
+            X1  Y1  Z1  X2  Y2  Z2 ...
+    <empty line>
+    1  0.000000  x  y  z  x  y  z ...
+
+Markers are the 133 COCO-WholeBody names. Frames are numbered from 1, time is (frame - 1) / fps.
+Every value, the last one included, is followed by a tab, as OpenSim writes: OpenSim splits
+rows at each tab and reads a marker with empty X, Y and Z as missing (NaN), so a **missing marker is
+three empty fields**, and the trailing tab keeps a missing last marker's fields countable.
+
+Axes: OpenSim's ground is **Y up**. Our world is Z up, so points are written as
+``(x, y, z) -> (x, z, -y)`` and the first header line says so after the file name (OpenSim keeps
+that line verbatim and checks only its first word; readers that split it into four tab fields
+see the note as part of the file name). Units: ``m`` (default), ``cm`` or ``mm``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from mocap.data import WHOLEBODY, Keypoints3D
+from mocap.errors import InputFileError, SettingsError
+from mocap.fileio import atomic_write
+from mocap.skeleton.wholebody import INDEX, NAMES, N_KEYPOINTS
+
+AXES_NOTE = "(Y up: world x, z, -y)"
+UNITS = {"m": 1.0, "cm": 100.0, "mm": 1000.0}
+_DECIMALS = {"m": 6, "cm": 4, "mm": 3}
+_KEYS = ("DataRate", "CameraRate", "NumFrames", "NumMarkers", "Units", "OrigDataRate", "OrigDataStartFrame",
+         "OrigNumFrames")
+
+
+def _rate(fps: float) -> str:
+    return f"{fps:.6g}"
+
+
+def write_trc(kp: Keypoints3D, path: str | os.PathLike, person: int = 0, units: str = "m") -> Path:
+    """Write one person's keypoints as an OpenSim TRC file (atomically); see the module doc."""
+    if units not in UNITS:
+        raise SettingsError(f"TRC units must be one of {sorted(UNITS)}, got {units!r}")
+    if not 0 <= person < kp.n_persons:
+        raise SettingsError(f"person {person} does not exist: the keypoints hold {kp.n_persons} person(s)")
+    if kp.xyz.shape[2] != N_KEYPOINTS:
+        raise ValueError(f"write_trc needs the {N_KEYPOINTS} COCO-WholeBody keypoints, got {kp.xyz.shape[2]}")
+    xyz = kp.xyz[:, person]
+    T = xyz.shape[0]
+    yup = np.stack([xyz[..., 0], xyz[..., 2], -xyz[..., 1]], axis=-1) * UNITS[units]
+    yup[~np.isfinite(yup).all(-1)] = np.nan  # a marker is missing as a whole
+    rate = _rate(kp.fps)
+    header = [
+        f"PathFileType\t4\t(X/Y/Z)\t{Path(path).name} {AXES_NOTE}",
+        "\t".join(_KEYS),
+        "\t".join([rate, rate, str(T), str(N_KEYPOINTS), units, rate, "1", str(T)]),
+        "Frame#\tTime\t" + "".join(f"{name}\t\t\t" for name in NAMES),
+        "\t\t" + "".join(f"X{i}\tY{i}\tZ{i}\t" for i in range(1, N_KEYPOINTS + 1)),
+        "",
+    ]
+    # One %-format per row; "nan" (never part of a number) then becomes the empty missing field.
+    row_format = "%d\t%.6f\t" + f"%.{_DECIMALS[units]}f\t" * (3 * N_KEYPOINTS)
+    table = np.concatenate([np.arange(1, T + 1)[:, None], (np.arange(T) / kp.fps)[:, None], yup.reshape(T, -1)], 1)
+    rows = "\n".join(row_format % tuple(row) for row in table.tolist()).replace("nan", "")
+    with atomic_write(path, newline="\n") as f:
+        f.write("\n".join(header) + "\n" + rows + "\n")
+    return Path(path)
+
+
+def read_trc(path: str | os.PathLike) -> Keypoints3D:
+    """Read a TRC file whose markers are COCO-WholeBody names into Keypoints3D (one person).
+
+    Converts back to our Z-up world in metres (from the file's Units). Markers absent from the
+    file are NaN; a TRC holds positions only, so ``score`` is 1 where a point is present (0 where
+    missing), ``reproj_error`` NaN and ``n_views`` 0. Raises InputFileError naming the line for a
+    malformed file, or listing marker names that are not COCO-WholeBody names.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputFileError("file not found", path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"cannot read the file ({exc})", path) from None
+
+    def fail(message: str, line_no: int | None = None):
+        raise InputFileError(f"line {line_no}: {message}" if line_no else message, path)
+
+    if len(lines) < 5 or not lines[0].startswith("PathFileType"):
+        fail("not a TRC file: the first line must start with PathFileType", 1)
+    keys = [k for k in lines[1].split("\t") if k.strip()]
+    vals = [v for v in lines[2].split("\t") if v.strip()]
+    if len(keys) != len(vals):
+        fail(f"{len(keys)} header keys but {len(vals)} values on line 3", 3)
+    meta = dict(zip((k.strip() for k in keys), (v.strip() for v in vals)))
+    for key in ("DataRate", "NumFrames", "NumMarkers", "Units"):
+        if key not in meta:
+            fail(f"the header has no {key}", 2)
+    try:
+        fps, n_frames, n_markers = float(meta["DataRate"]), int(meta["NumFrames"]), int(meta["NumMarkers"])
+    except ValueError:
+        fail("DataRate, NumFrames or NumMarkers is not a number", 3)
+    units = meta["Units"].strip().lower()
+    if units not in UNITS:
+        fail(f"unknown Units {meta['Units']!r} (expected one of {sorted(UNITS)})", 3)
+    labels = [x.strip() for x in lines[3].split("\t") if x.strip()]
+    if labels[:2] != ["Frame#", "Time"]:
+        fail("the column labels must start with Frame# and Time", 4)
+    markers = labels[2:]
+    if len(markers) != n_markers:
+        fail(f"NumMarkers is {n_markers} but {len(markers)} marker names are listed", 4)
+    unknown = [m for m in markers if m not in INDEX]
+    if unknown:
+        fail(f"markers that are not COCO-WholeBody names: {', '.join(unknown[:5])}"
+             + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""), 4)
+
+    # Data rows: after the X1/Y1/Z1 line, skipping blank lines before the first row; an empty line
+    # after data has begun ends the data, as in OpenSim.
+    body = []
+    started = False
+    for n, line in enumerate(lines[5:], start=6):
+        if not line.strip():
+            if started:
+                break
+            continue
+        started = True
+        body.append((n, line))
+    if len(body) != n_frames:
+        fail(f"NumFrames is {n_frames} but the file holds {len(body)} data rows")
+    expected = 2 + 3 * n_markers
+    data = np.full((n_frames, 3 * n_markers), np.nan)
+    for t, (n, line) in enumerate(body):
+        fields = line.rstrip("\r\n").split("\t")
+        if len(fields) == expected + 1 and fields[-1] == "":
+            fields = fields[:-1]  # the trailing tab
+        if len(fields) != expected:
+            fail(f"{len(fields)} fields, expected {expected} (Frame#, Time and X, Y, Z of {n_markers} markers)", n)
+        try:
+            data[t] = [float(v) if v.strip() else np.nan for v in fields[2:]]
+        except ValueError:
+            fail("a value is not a number", n)
+    yup = data.reshape(n_frames, n_markers, 3) / UNITS[units]
+    xyz = np.full((n_frames, 1, N_KEYPOINTS, 3), np.nan)
+    columns = [INDEX[m] for m in markers]
+    xyz[:, 0, columns] = np.stack([yup[..., 0], -yup[..., 2], yup[..., 1]], axis=-1)
+    present = np.isfinite(xyz).all(-1)
+    xyz[~present] = np.nan
+    return Keypoints3D(xyz=xyz, score=present.astype(float), reproj_error=np.full(present.shape, np.nan),
+                       n_views=np.zeros(present.shape, dtype=np.int16), layout=WHOLEBODY, fps=fps)

@@ -1,0 +1,274 @@
+"""The body armature: 20 joints fitted to the 133 whole-body keypoints, as a :class:`Motion`.
+
+Joints (parent first) and where each one sits::
+
+    pelvis          mid-hip (root; moves with the root translation)
+      spine         mid-hip too (zero offset): the trunk bone, mid-hip -> mid-shoulders
+        neck        mid-shoulders: the neck bone, toward the head centre (mid-ears)
+          head      mid-ears: the head, turned by the ears line and the eyes
+        left_clavicle / right_clavicle   mid-shoulders, toward each shoulder
+          left_shoulder -> left_elbow -> left_wrist   (and right_...)
+      left_hip -> left_knee -> left_ankle -> left_toe (big toe)   (and right_...)
+
+``BODY_JOINT_KEYPOINTS`` names the keypoint (or keypoints, averaged) each joint sits on.
+``spine`` and the clavicles start where their parent's other children do, with zero or shared
+offsets: a joint with several children can aim only one child exactly, so the pelvis aims at the
+hips, and the spine (from the same point) at the neck; the spine's end carries the neck and both
+clavicles, all three starting at mid-shoulders, so each aims at its own target. The result: **every
+bone points exactly along the line between its keypoints**, and only lengths are approximate.
+
+Rest pose (what zero rotations mean): a T-pose standing up +Z, facing **-Y**, the person's left
+toward **+X**; arms straight out along ±X with palms down, legs straight down, feet horizontal
+pointing -Y (forward), the root at the height of the legs (ankles at z = 0). Offsets are in that
+world frame, so a joint's local rotation is relative to its parent's turned frame, as in BVH.
+
+Bone lengths are constant: the median over frames of each keypoint distance (per side for limbs).
+
+Per frame each joint's world rotation is the one that takes its rest bone direction exactly onto
+the keypoint direction (the *primary* axis) and fixes the twist about it with a *secondary* hint:
+
+* pelvis: primary hip line (right -> left hip), twist from the trunk (mid-hip -> mid-shoulders).
+  With no keypoint between hips and shoulders, bending forward shows as the pelvis tilting about
+  the hip line; the spine's local rotation holds the trunk's twist and side bend;
+* spine: primary the trunk, twist from the shoulders line; clavicles: twist from the trunk;
+* neck: primary mid-shoulders -> mid-ears, twist from the ears line; head: primary the ears line,
+  twist from the eyes (mid-ears -> mid-eyes, forward);
+* upper arm and forearm, thigh and shin: twist from the limb's plane, the hinge axis
+  ``bone x next bone`` of the elbow / knee. A straight limb has no plane, so below 25° of bend the
+  hint blends (smoothly, fully below 10°) into the *swing-only* twist: the parent's frame turned by
+  the shortest arc onto the bone, which does not spin. A hinge pointing against that fallback
+  (an over-straightened knee) is ignored rather than allowed to flip the limb;
+* foot: primary ankle -> big toe, twist from the toes line (big toe / small toe);
+* wrist: primary wrist -> middle-finger knuckle, twist from the index / pinky knuckles line;
+* toe: no keypoint orients it; its local rotation stays zero.
+
+Missing keypoints: a joint whose primary direction cannot be computed in a frame **keeps its
+previous local rotation** (frames before its first valid one take that first one; a joint never
+seen stays in rest). A missing twist hint falls back to the swing-only twist. The root translation
+is carried the same way. The Motion never holds NaN. Quaternions are made sign-continuous.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mocap import rotations as rot
+from mocap.data import Keypoints3D, Motion
+from mocap.errors import SettingsError
+from mocap.skeleton.wholebody import INDEX
+
+JOINTS = (
+    ("pelvis", None), ("spine", "pelvis"), ("neck", "spine"), ("head", "neck"),
+    ("left_clavicle", "spine"), ("left_shoulder", "left_clavicle"), ("left_elbow", "left_shoulder"),
+    ("left_wrist", "left_elbow"),
+    ("right_clavicle", "spine"), ("right_shoulder", "right_clavicle"), ("right_elbow", "right_shoulder"),
+    ("right_wrist", "right_elbow"),
+    ("left_hip", "pelvis"), ("left_knee", "left_hip"), ("left_ankle", "left_knee"), ("left_toe", "left_ankle"),
+    ("right_hip", "pelvis"), ("right_knee", "right_hip"), ("right_ankle", "right_knee"), ("right_toe", "right_ankle"),
+)
+JOINT_NAMES = tuple(name for name, _ in JOINTS)
+JOINT_INDEX = {name: i for i, name in enumerate(JOINT_NAMES)}
+PARENTS = np.array([-1 if p is None else JOINT_INDEX[p] for _, p in JOINTS])
+
+_MID_HIP = ("left_hip", "right_hip")
+_MID_SHOULDER = ("left_shoulder", "right_shoulder")
+BODY_JOINT_KEYPOINTS = {
+    "pelvis": _MID_HIP, "spine": _MID_HIP, "neck": _MID_SHOULDER, "head": ("left_ear", "right_ear"),
+    **{f"{s}_clavicle": _MID_SHOULDER for s in ("left", "right")},
+    **{f"{s}_{j}": (f"{s}_{j}",) for s in ("left", "right")
+       for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")},
+    **{f"{s}_toe": (f"{s}_big_toe",) for s in ("left", "right")},
+}
+
+# Lengths used for a bone whose keypoints are never seen (a 1.75 m adult), metres.
+DEFAULT_LENGTHS = {"hip": 0.09, "trunk": 0.50, "clavicle": 0.19, "neck": 0.17, "upper_arm": 0.29,
+                   "forearm": 0.26, "thigh": 0.43, "shin": 0.42, "foot": 0.17}
+
+_X, _Y, _Z = np.eye(3)
+_HINGE_LOW, _HINGE_HIGH = np.sin(np.radians(10.0)), np.sin(np.radians(25.0))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(n > 1e-12, n, 1.0)
+
+
+def _points(xyz: np.ndarray, names) -> np.ndarray:
+    """Mean of the named keypoints (NaN if any is missing): (T, 3)."""
+    return np.mean([xyz[:, INDEX[n]] for n in names], axis=0)
+
+
+def target_positions(xyz: np.ndarray) -> np.ndarray:
+    """The keypoint position each joint aims to sit on (``BODY_JOINT_KEYPOINTS``): (T, 20, 3)
+    from one person's keypoints (T, 133, 3)."""
+    xyz = np.asarray(xyz, dtype=float)
+    return np.stack([_points(xyz, BODY_JOINT_KEYPOINTS[n]) for n in JOINT_NAMES], axis=1)
+
+
+def _median_length(a: np.ndarray, b: np.ndarray, default: float, scale: float = 1.0) -> float:
+    d = np.linalg.norm(a - b, axis=-1) * scale
+    d = d[np.isfinite(d)]
+    return float(np.median(d)) if d.size else default
+
+
+def bone_lengths(xyz: np.ndarray) -> dict[str, float]:
+    """Median keypoint distances (metres) of one person's keypoints (T, 133, 3).
+
+    Keys: hip (half the hip width), trunk, clavicle (half the shoulder width), neck (mid-shoulders
+    to mid-ears), and per side ``left_upper_arm``, ``left_forearm``, ``left_thigh``, ``left_shin``,
+    ``left_foot`` (ankle to big toe), and the same for ``right_``. Unseen bones get DEFAULT_LENGTHS.
+    """
+    k = lambda n: xyz[:, INDEX[n]]  # noqa: E731
+    D = DEFAULT_LENGTHS
+    out = {
+        "hip": _median_length(k("left_hip"), k("right_hip"), D["hip"], 0.5),
+        "trunk": _median_length(_points(xyz, _MID_SHOULDER), _points(xyz, _MID_HIP), D["trunk"]),
+        "clavicle": _median_length(k("left_shoulder"), k("right_shoulder"), D["clavicle"], 0.5),
+        "neck": _median_length(_points(xyz, ("left_ear", "right_ear")), _points(xyz, _MID_SHOULDER), D["neck"]),
+    }
+    for s in ("left", "right"):
+        for bone, a, b in (("upper_arm", "shoulder", "elbow"), ("forearm", "elbow", "wrist"),
+                           ("thigh", "hip", "knee"), ("shin", "knee", "ankle"), ("foot", "ankle", "big_toe")):
+            out[f"{s}_{bone}"] = _median_length(k(f"{s}_{a}"), k(f"{s}_{b}"), D[bone])
+    return out
+
+
+def rest_offsets(lengths: dict[str, float]) -> np.ndarray:
+    """(20, 3) rest-pose offsets (T-pose, Z up, facing -Y, left +X) from :func:`bone_lengths`."""
+    L = lengths
+    legs = 0.5 * (L["left_thigh"] + L["left_shin"] + L["right_thigh"] + L["right_shin"])
+    off = {"pelvis": legs * _Z, "spine": 0 * _Z, "neck": L["trunk"] * _Z, "head": L["neck"] * _Z}
+    for s, sign in (("left", 1.0), ("right", -1.0)):
+        off[f"{s}_clavicle"] = L["trunk"] * _Z
+        off[f"{s}_shoulder"] = sign * L["clavicle"] * _X
+        off[f"{s}_elbow"] = sign * L[f"{s}_upper_arm"] * _X
+        off[f"{s}_wrist"] = sign * L[f"{s}_forearm"] * _X
+        off[f"{s}_hip"] = sign * L["hip"] * _X
+        off[f"{s}_knee"] = -L[f"{s}_thigh"] * _Z
+        off[f"{s}_ankle"] = -L[f"{s}_shin"] * _Z
+        off[f"{s}_toe"] = -L[f"{s}_foot"] * _Y
+    return np.array([off[n] for n in JOINT_NAMES], dtype=float)
+
+
+def _specs(xyz: np.ndarray) -> dict:
+    """Per joint: (primary (T,3), rest primary, hint (T,3), rest secondary, hinge?) in world axes."""
+    k = lambda n: xyz[:, INDEX[n]]  # noqa: E731
+    mid_hip, mid_sh = _points(xyz, _MID_HIP), _points(xyz, _MID_SHOULDER)
+    mid_ear, mid_eye = _points(xyz, ("left_ear", "right_ear")), _points(xyz, ("left_eye", "right_eye"))
+    trunk = mid_sh - mid_hip
+    specs = {
+        "pelvis": (k("left_hip") - k("right_hip"), _X, trunk, _Z, False),
+        "spine": (trunk, _Z, k("left_shoulder") - k("right_shoulder"), _X, False),
+        "neck": (mid_ear - mid_sh, _Z, k("left_ear") - k("right_ear"), _X, False),
+        "head": (k("left_ear") - k("right_ear"), _X, mid_eye - mid_ear, -_Y, False),
+    }
+    for s, sign in (("left", 1.0), ("right", -1.0)):
+        sh, el, wr = k(f"{s}_shoulder"), k(f"{s}_elbow"), k(f"{s}_wrist")
+        hip, kn, an = k(f"{s}_hip"), k(f"{s}_knee"), k(f"{s}_ankle")
+        big, small = k(f"{s}_big_toe"), k(f"{s}_small_toe")
+        arm_hinge = np.cross(_unit(el - sh), _unit(wr - el))
+        leg_hinge = np.cross(_unit(kn - hip), _unit(an - kn))
+        # The elbow of an arm held out to the side bends forward: its hinge is -Z for the left arm
+        # and +Z for the right one in the rest pose; both knees hinge about +X.
+        specs.update({
+            f"{s}_clavicle": (sh - mid_sh, sign * _X, trunk, _Z, False),
+            f"{s}_shoulder": (el - sh, sign * _X, arm_hinge, -sign * _Z, True),
+            f"{s}_elbow": (wr - el, sign * _X, arm_hinge, -sign * _Z, True),
+            f"{s}_wrist": (k(f"{s}_hand_middle1") - wr, sign * _X,
+                           k(f"{s}_hand_index1") - k(f"{s}_hand_pinky1"), -_Y, False),
+            f"{s}_hip": (kn - hip, -_Z, leg_hinge, _X, True),
+            f"{s}_knee": (an - kn, -_Z, leg_hinge, _X, True),
+            # The small toe is lateral: toward +X of the left foot, -X of the right one.
+            f"{s}_ankle": (big - an, -_Y, sign * (small - big), _X, False),
+        })
+    return specs
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _twist_hint(primary, hint, hinge: bool, fallback):
+    """The secondary direction for :func:`rot.from_two_axes`, falling back where the hint fails.
+
+    ``fallback`` is the swing-only secondary axis (unit, perpendicular to ``primary``).
+    """
+    p = _unit(primary)
+    h = np.nan_to_num(hint)
+    h_perp = h - np.sum(h * p, -1, keepdims=True) * p
+    if hinge:
+        # Drop the part of the hinge that opposes the fallback (a hyperextended joint), then trust
+        # the hinge in proportion to how bent the limb is.
+        along = np.sum(h_perp * fallback, -1, keepdims=True)
+        h_perp = h_perp - np.minimum(along, 0.0) * fallback
+        size = np.linalg.norm(h_perp, axis=-1, keepdims=True)
+        w = _smoothstep((size - _HINGE_LOW) / (_HINGE_HIGH - _HINGE_LOW))
+        return w * _unit(h_perp) + (1.0 - w) * fallback
+    # A direct hint is only unusable when missing or parallel to the bone (no twist to read).
+    size = np.linalg.norm(h_perp, axis=-1, keepdims=True)
+    usable = np.isfinite(hint).all(-1, keepdims=True) & (size > 1e-6 * np.linalg.norm(h, axis=-1, keepdims=True))
+    return np.where(usable, h_perp, fallback)
+
+
+def _carry(values: np.ndarray, valid: np.ndarray, default: np.ndarray) -> np.ndarray:
+    """Replace invalid frames by the last valid one (the first valid one before it starts)."""
+    if not valid.any():
+        return np.broadcast_to(default, values.shape).copy()
+    idx = np.maximum.accumulate(np.where(valid, np.arange(len(valid)), -1))
+    idx[idx < 0] = np.argmax(valid)
+    return values[idx]
+
+
+def body_motion(kp: Keypoints3D, person: int = 0) -> Motion:
+    """Fit the body armature to one person's 3D keypoints (world Z up, metres): see the module doc."""
+    if not 0 <= person < kp.n_persons:
+        raise SettingsError(f"person {person} does not exist: the keypoints hold {kp.n_persons} person(s)")
+    if kp.xyz.shape[2] != len(INDEX):
+        raise ValueError(f"body_motion needs the 133 COCO-WholeBody keypoints, got {kp.xyz.shape[2]}")
+    xyz = kp.xyz[:, person]
+    T = xyz.shape[0]
+    offsets = rest_offsets(bone_lengths(xyz))
+    specs = _specs(xyz)
+    ident = rot.identity(T)
+    world = np.zeros((T, len(JOINT_NAMES), 4))
+    local = np.zeros_like(world)
+    for j, name in enumerate(JOINT_NAMES):
+        parent_world = world[:, PARENTS[j]] if PARENTS[j] >= 0 else ident
+        if name not in specs:  # the toes: nothing orients them
+            q = ident
+        else:
+            primary, rest_p, hint, rest_s, hinge = specs[name]
+            valid = np.isfinite(primary).all(-1) & (np.linalg.norm(np.nan_to_num(primary), axis=-1) > 1e-9)
+            safe_primary = np.where(valid[:, None], primary, rot.rotate(parent_world, rest_p))
+            # Swing-only frame: the parent's frame turned by the shortest arc onto the bone.
+            swing = rot.multiply(rot.rotation_between(rot.rotate(parent_world, rest_p), safe_primary), parent_world)
+            fallback = rot.rotate(swing, rest_s)
+            target = rot.from_two_axes(safe_primary, _twist_hint(safe_primary, hint, hinge, fallback), rest_p, rest_s)
+            q = _carry(rot.multiply(rot.conjugate(parent_world), target), valid, ident[0])
+        local[:, j] = rot.make_continuous(q)
+        world[:, j] = rot.multiply(parent_world, local[:, j])
+    # Start every joint with w >= 0 (the sign is free; continuity is what matters).
+    local *= np.where(local[:1, :, :1] < 0, -1.0, 1.0)
+    mid_hip = _points(xyz, _MID_HIP)
+    root = _carry(mid_hip, np.isfinite(mid_hip).all(-1), offsets[0])
+    return Motion(joint_names=JOINT_NAMES, parents=PARENTS.copy(), offsets=offsets,
+                  root_translation=root, rotations=local, fps=kp.fps)
+
+
+def forward_kinematics(motion: Motion, with_rotations: bool = False):
+    """World joint positions (T, J, 3) of a Motion; with ``with_rotations`` also the world
+    rotations (T, J, 4). The root sits at ``root_translation``; each other joint at its parent's
+    position plus the parent's world rotation applied to its rest offset."""
+    T, J = motion.rotations.shape[:2]
+    pos = np.zeros((T, J, 3))
+    world = np.zeros((T, J, 4))
+    for j in range(J):
+        p = motion.parents[j]
+        if p < 0:
+            world[:, j] = motion.rotations[:, j]
+            pos[:, j] = motion.root_translation
+        else:
+            world[:, j] = rot.multiply(world[:, p], motion.rotations[:, j])
+            pos[:, j] = pos[:, p] + rot.rotate(world[:, p], motion.offsets[j])
+    return (pos, world) if with_rotations else pos

@@ -1,0 +1,3 @@
+"""Reading inputs from other tools' files (the edges of the pipeline)."""
+
+from mocap.io.openpose import read_openpose_json  # noqa: F401
