@@ -76,12 +76,17 @@ class Camera:
         if matrix.shape != (3, 3):
             raise ValueError(f"camera {self.name!r}: matrix must be 3×3, got shape {matrix.shape}")
         if matrix[0, 0] <= 0 or matrix[1, 1] <= 0 or matrix[1, 0] != 0 or not np.allclose(matrix[2], [0, 0, 1]):
-            raise ValueError(f"camera {self.name!r}: matrix must be [[fx, s, cx], [0, fy, cy], [0, 0, 1]] with fx, fy > 0")
+            raise ValueError(
+                f"camera {self.name!r}: matrix must be [[fx, s, cx], [0, fy, cy], [0, 0, 1]] with fx, fy > 0"
+            )
         dist = np.array(self.dist, dtype=np.float64).reshape(-1)
         allowed = (FISHEYE_SIZE,) if self.fisheye else PINHOLE_SIZES
         if dist.size not in allowed:
             model = "fisheye" if self.fisheye else "pinhole"
-            raise ValueError(f"camera {self.name!r}: a {model} camera takes {' or '.join(map(str, allowed))} distortion coefficients, got {dist.size}")
+            counts = " or ".join(map(str, allowed))
+            raise ValueError(
+                f"camera {self.name!r}: a {model} camera takes {counts} distortion coefficients, got {dist.size}"
+            )
         arrays = {"matrix": matrix, "dist": dist, "rvec": as_rvec(self.rvec), "tvec": _vector3(self.tvec, "tvec")}
         for key, array in arrays.items():
             if not np.all(np.isfinite(array)):
@@ -169,4 +174,5 @@ class Camera:
         model = "fisheye" if self.fisheye else "pinhole"
         fx, fy = self.matrix[0, 0], self.matrix[1, 1]
         pos = ", ".join(f"{v:.3f}" for v in self.position)
-        return f"Camera({self.name!r}, {self.size[0]}×{self.size[1]} {model}, f=({fx:.1f}, {fy:.1f}), position=({pos}))"
+        size = f"{self.size[0]}×{self.size[1]}"
+        return f"Camera({self.name!r}, {size} {model}, f=({fx:.1f}, {fy:.1f}), position=({pos}))"

@@ -72,9 +72,8 @@ class CameraGroup:
         by_name = {c.name: c for c in self.cameras}
         missing = [n for n in names if n not in by_name]
         if missing:
-            raise CalibrationError(
-                f"the calibration has no camera {', '.join(map(repr, missing))}; it has {', '.join(map(repr, self.names))}"
-            )
+            wanted, there = ", ".join(map(repr, missing)), ", ".join(map(repr, self.names))
+            raise CalibrationError(f"the calibration has no camera {wanted}; it has {there}")
         return CameraGroup(tuple(by_name[n] for n in names), self.metadata)
 
     # --- geometry -----------------------------------------------------------------------------

@@ -71,7 +71,8 @@ def read_qualisys(path: str | os.PathLike) -> CameraGroup:
     except OSError as exc:
         raise CalibrationError(f"cannot be read: {exc.strerror}", path) from None
     if root.tag != "calibration":
-        raise CalibrationError(f"is not a Qualisys calibration: the root element is <{root.tag}>, not <calibration>", path)
+        problem = f"is not a Qualisys calibration: the root element is <{root.tag}>, not <calibration>"
+        raise CalibrationError(problem, path)
     elements = root.findall("cameras/camera")
     if not elements:
         raise CalibrationError("holds no <camera> element in <cameras>", path)
@@ -94,7 +95,8 @@ def _float(element: ET.Element, key: str, camera: str, path: Path, default: floa
     try:
         value = float(text)
     except ValueError:
-        raise CalibrationError(f"camera {camera!r}: <{element.tag}> attribute '{key}' is not a number: {text!r}", path) from None
+        problem = f"camera {camera!r}: <{element.tag}> attribute '{key}' is not a number: {text!r}"
+        raise CalibrationError(problem, path) from None
     if not np.isfinite(value):
         raise CalibrationError(f"camera {camera!r}: <{element.tag}> attribute '{key}' is not finite", path)
     return value
@@ -117,7 +119,8 @@ def _camera(element: ET.Element, index: int, path: Path) -> Camera:
     left, top, right, bottom = (_float(fov, k, name, path) for k in ("left", "top", "right", "bottom"))
     size = (right - left + 1, bottom - top + 1)
     if size[0] <= 0 or size[1] <= 0:
-        raise CalibrationError(f"camera {name!r}: <fov_video> is empty ({left:g}, {top:g}, {right:g}, {bottom:g})", path)
+        box = f"left={left:g}, top={top:g}, right={right:g}, bottom={bottom:g}"
+        raise CalibrationError(f"camera {name!r}: <fov_video> is empty ({box})", path)
 
     intrinsic = _child(element, "intrinsic", name, path)
 

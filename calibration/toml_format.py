@@ -72,7 +72,8 @@ def read_toml(path: str | os.PathLike) -> CameraGroup:
             continue
         cameras.append(_camera_from_table(key, table, path))
     if not cameras:
-        raise CalibrationError("holds no camera table (a table with name, size, matrix, distortions, rotation, translation)", path)
+        problem = "holds no camera table (a table with name, size, matrix, distortions, rotation, translation)"
+        raise CalibrationError(problem, path)
     names = [c.name for c in cameras]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:

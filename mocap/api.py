@@ -70,7 +70,7 @@ class TriangulationResult:
 
 
 def triangulate_openpose(calibration_path, json_folders, output_dir, *, layout: str = "body_25", fps: float = 30.0,
-                         min_score: float = 0.3, min_views: int = 2, max_association_error: float = 20.0,
+                         min_score: float = 0.3, min_views: int = 2, max_association_error: float = 50.0,
                          progress: bool = True) -> TriangulationResult:
     """OpenPose JSON folders (one per camera) + a calibration -> OUT/pose3d.npz and OUT/pose3d.trc."""
     from exporters import write_trc

@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=30.0, help="frame rate of the videos (JSON does not record it)")
     p.add_argument("--min-score", type=float, default=0.3, help="ignore 2D keypoints below this confidence")
     p.add_argument("--min-views", type=int, default=2, help="cameras a keypoint needs to be triangulated")
-    p.add_argument("--max-association-error", type=float, default=20.0, metavar="PX",
+    p.add_argument("--max-association-error", type=float, default=50.0, metavar="PX",
                    help="pixels within which a view's detection counts as the subject")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder (pose3d.npz, pose3d.trc)")
     p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS)

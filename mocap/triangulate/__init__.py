@@ -19,7 +19,7 @@ __all__ = ["triangulate", "triangulate_dlt", "select_subject", "reprojection_err
 
 
 def triangulate(group, kp2d: Keypoints2D, *, min_score: float = 0.3, min_views: int = 2,
-                max_association_error: float = 20.0) -> Keypoints3D:
+                max_association_error: float = 50.0) -> Keypoints3D:
     """3D keypoints of the subject (P = 1) from 2D keypoints of the same cameras, in the same order.
 
     group: a ``calibration.CameraGroup`` whose cameras are ``kp2d``'s cameras, in order.

@@ -35,13 +35,16 @@ def _pair_hypotheses(n_cams: int, n_persons: int) -> np.ndarray:
 
 
 def select_subject(group, uv: np.ndarray, xy: np.ndarray, score: np.ndarray, *,
-                   max_error: float = 20.0, min_keypoints: int = 4, chunk: int = 128) -> np.ndarray:
+                   max_error: float = 50.0, min_keypoints: int = 4, chunk: int = 128) -> np.ndarray:
     """Choose per frame and camera the detection that belongs to the subject.
 
     group: the CameraGroup (C cameras) the keypoints were seen by.
     uv: (C, T, P, K, 2) undistorted normalized coordinates; xy: the same in raw pixels;
     score: (C, T, P, K) confidences (0 where not detected).
-    max_error: pixels within which a view's detection counts as the same person.
+    max_error: pixels within which a view's detection counts as the same person. It separates
+        people, not good from bad keypoints: real calibrations are often 10-20 px off (the
+        Pose2Sim demo's cam03 sits ~40 px from the other three views' triangulation), while two
+        people are hundreds of pixels apart.
     min_keypoints: body keypoints a detection needs to take part.
 
     Returns (T, C) detection indices, -1 where the camera has no detection of the subject.
