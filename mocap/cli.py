@@ -52,6 +52,18 @@ def _cmd_demo(args) -> None:
           f"{result.bvh_joint_error_mm:.1f} mm mean")
 
 
+def _plugin_registrars():
+    """``register(verbs, calibration_actions=...)`` of every module in :mod:`mocap.commands`: each adds
+    its verbs (sub-parsers whose ``func`` takes the parsed args) without touching this file."""
+    import importlib
+    import pkgutil
+
+    import mocap.commands
+
+    names = sorted(m.name for m in pkgutil.iter_modules(mocap.commands.__path__))
+    return [importlib.import_module(f"mocap.commands.{name}").register for name in names]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mocap", description="Markerless multi-camera motion capture.")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -85,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("file")
     q.add_argument("-o", "--output", required=True)
     q.set_defaults(func=_cmd_calibration_import)
+
+    for register in _plugin_registrars():
+        register(verbs, calibration_actions=cal)
 
     p = verbs.add_parser("demo", help="synthetic session through the whole pipeline, with its 3D error")
     p.add_argument("-o", "--output", default="mocap_demo", help="folder to write (default ./mocap_demo)")
