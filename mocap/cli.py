@@ -22,8 +22,10 @@ def _cmd_triangulate(args) -> None:
                                   min_score=args.min_score, min_views=args.min_views,
                                   max_association_error=args.max_association_error, progress=not args.quiet)
     kp = result.keypoints
-    seen = np.isfinite(kp.xyz[..., 0]).mean()
-    print(f"triangulated {kp.n_frames} frames at {kp.fps:g} fps: {seen:.0%} of keypoints found, "
+    found = np.isfinite(kp.xyz[..., 0])
+    present = found.any(axis=(0, 1))  # keypoints the input layout has (BODY_25B fills 23 of 133)
+    print(f"triangulated {kp.n_frames} frames at {kp.fps:g} fps: {int(present.sum())} keypoints, "
+          f"{found[..., present].mean():.1%} of them found, "
           f"median reprojection error {np.nanmedian(kp.reproj_error):.2f} px")
     print(f"wrote {result.pose3d_npz}\nwrote {result.pose3d_trc}")
 
