@@ -46,7 +46,7 @@ import numpy as np
 from mocap import rotations as rot
 from mocap.data import Motion
 from mocap.errors import InputFileError
-from mocap.fileio import atomic_write
+from mocap.fileio import atomic_write, read_text
 
 COMMENT = "# mocap BVH: Y up (world x, y, z written as x, z, -y), lengths in metres, angles in degrees"
 
@@ -182,12 +182,7 @@ def read_bvh(path: str | os.PathLike, scale: float = 1.0) -> Motion:
     are skipped. Raises InputFileError naming the line for malformed files.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError("file not found", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"cannot read the file ({exc})", path) from None
+    text = read_text(path)
 
     def fail(message: str, line_no: int | None = None):
         raise InputFileError(f"line {line_no}: {message}" if line_no else message, path)

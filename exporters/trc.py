@@ -30,7 +30,7 @@ import numpy as np
 
 from mocap.data import WHOLEBODY, Keypoints3D
 from mocap.errors import InputFileError, SettingsError
-from mocap.fileio import atomic_write
+from mocap.fileio import atomic_write, read_text
 from mocap.skeleton.wholebody import INDEX, NAMES, N_KEYPOINTS
 
 AXES_NOTE = "(Y up: world x, z, -y)"
@@ -83,12 +83,7 @@ def read_trc(path: str | os.PathLike) -> Keypoints3D:
     malformed file, or listing marker names that are not COCO-WholeBody names.
     """
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputFileError("file not found", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"cannot read the file ({exc})", path) from None
+    lines = read_text(path).splitlines()
 
     def fail(message: str, line_no: int | None = None):
         raise InputFileError(f"line {line_no}: {message}" if line_no else message, path)

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from mocap.errors import OutputError
+from mocap.errors import InputFileError, OutputError
 
 
 def check_output_path(path: str | os.PathLike) -> Path:
@@ -60,3 +60,14 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
             yield f
             f.flush()
             os.fsync(f.fileno())
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """A text file's contents; InputFileError naming the file when it is missing or unreadable."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError("file not found", path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"cannot read the file ({exc})", path) from None

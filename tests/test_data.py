@@ -1,0 +1,88 @@
+"""The data contracts: shapes checked, exact .npz round trips, bad files named, atomic writes."""
+
+import numpy as np
+import pytest
+
+from mocap.data import Keypoints2D, Keypoints3D, Motion
+from mocap.errors import InputFileError, OutputError
+from mocap.fileio import atomic_write
+
+
+def _kp2d(rng):
+    xy = rng.uniform(0, 1000, (3, 5, 2, 133, 2))
+    xy[0, 1, 0, 7] = np.nan
+    return Keypoints2D(xy=xy, score=rng.uniform(0, 1, (3, 5, 2, 133)), camera_names=["a", "b", "c"],
+                       image_sizes=[[1920, 1080], [1080, 1920], [640, 480]], fps=59.94)
+
+
+def _kp3d(rng):
+    xyz = rng.normal(0, 1, (6, 2, 133, 3))
+    xyz[2, 1] = np.nan
+    return Keypoints3D(xyz=xyz, score=rng.uniform(0, 1, (6, 2, 133)), reproj_error=rng.uniform(0, 3, (6, 2, 133)),
+                       n_views=rng.integers(0, 5, (6, 2, 133)), fps=25)
+
+
+def _motion(rng):
+    q = rng.normal(size=(4, 3, 4))
+    return Motion(joint_names=["root", "a", "b"], parents=[-1, 0, 1], offsets=rng.normal(size=(3, 3)),
+                  root_translation=rng.normal(size=(4, 3)), rotations=q / np.linalg.norm(q, axis=-1, keepdims=True),
+                  fps=120)
+
+
+@pytest.mark.parametrize("make", [_kp2d, _kp3d, _motion])
+def test_npz_round_trip_is_exact(tmp_path, make):
+    original = make(np.random.default_rng(0))
+    loaded = type(original).load(original.save(tmp_path / "x.npz"))
+    for name, value in vars(original).items():
+        got = getattr(loaded, name)
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(got, value)
+            assert got.dtype == value.dtype
+        else:
+            assert got == value, name
+
+
+def test_shapes_are_checked():
+    rng = np.random.default_rng(1)
+    good = _kp2d(rng)
+    with pytest.raises(ValueError, match="score"):
+        Keypoints2D(xy=good.xy, score=good.score[:, :4], camera_names=good.camera_names, image_sizes=good.image_sizes)
+    with pytest.raises(ValueError, match="camera names"):
+        Keypoints2D(xy=good.xy, score=good.score, camera_names=["a"], image_sizes=good.image_sizes)
+    with pytest.raises(ValueError, match="parents"):
+        Motion(joint_names=["a", "b"], parents=[1, -1], offsets=np.zeros((2, 3)), root_translation=np.zeros((1, 3)),
+               rotations=np.zeros((1, 2, 4)))
+
+
+def test_loading_the_wrong_thing_names_the_file(tmp_path):
+    rng = np.random.default_rng(2)
+    path = _kp3d(rng).save(tmp_path / "pose3d.npz")
+    with pytest.raises(InputFileError, match="expected 'Keypoints2D'") as err:
+        Keypoints2D.load(path)
+    assert str(path) in str(err.value)
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(InputFileError, match="not a readable .npz") as err:
+        Keypoints3D.load(junk)
+    assert str(junk) in str(err.value)
+    with pytest.raises(InputFileError, match="not found"):
+        Keypoints3D.load(tmp_path / "missing.npz")
+    np.savez(tmp_path / "partial.npz", kind=np.array("Keypoints3D"), xyz=np.zeros((1, 1, 133, 3)))
+    with pytest.raises(InputFileError, match="missing arrays"):
+        Keypoints3D.load(tmp_path / "partial.npz")
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "motion.bvh"
+    target.write_text("the user's file")
+    with pytest.raises(RuntimeError):
+        with atomic_write(target) as f:
+            f.write("half a file")
+            raise RuntimeError("crash while writing")
+    assert target.read_text() == "the user's file"
+    assert [p.name for p in tmp_path.iterdir()] == ["motion.bvh"]
+    with atomic_write(target) as f:
+        f.write("new")
+    assert target.read_text() == "new"
+    with pytest.raises(OutputError, match="does not exist"):
+        _kp3d(np.random.default_rng(3)).save(tmp_path / "no" / "such" / "folder.npz")
