@@ -129,3 +129,21 @@ def test_settings_that_make_no_sense_are_refused(session):
         triangulate(group, kp2d, min_views=1)
     with pytest.raises(SettingsError, match="min_score"):
         triangulate(group, kp2d, min_score=2.0)
+
+
+def test_keypoints_from_resampled_videos_are_rescaled_to_the_calibration(session):
+    group, kp2d, truth = session
+    # Camera 0's video was squeezed horizontally to 95 % of the calibrated width.
+    w, h = group[0].size
+    small = (round(w * 0.95), h)
+    xy = kp2d.xy.copy()
+    xy[0, ..., 0] = (xy[0, ..., 0] + 0.5) * small[0] / w - 0.5
+    sizes = kp2d.image_sizes.copy()
+    sizes[0] = small
+    kp = Keypoints2D(xy=xy, score=kp2d.score, camera_names=kp2d.camera_names, image_sizes=sizes, fps=30)
+    with pytest.warns(UserWarning, match="rescaling"):
+        kp3d = triangulate(group, kp, min_score=0.0)
+    err = np.linalg.norm(kp3d.xyz - truth, axis=-1) * 1000
+    assert np.nanmean(err) < 2.0
+    reference = triangulate(group, kp2d, min_score=0.0)
+    np.testing.assert_array_equal(kp3d.n_views, reference.n_views)  # camera 0 still used everywhere

@@ -8,6 +8,8 @@ view (:mod:`mocap.triangulate.subject`), and solves a confidence-weighted DLT pe
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from mocap.data import Keypoints2D, Keypoints3D
@@ -15,14 +17,36 @@ from mocap.errors import SettingsError
 from mocap.triangulate.dlt import reprojection_errors, triangulate_dlt
 from mocap.triangulate.subject import select_subject
 
-__all__ = ["triangulate", "triangulate_dlt", "select_subject", "reprojection_errors"]
+__all__ = ["triangulate", "triangulate_dlt", "select_subject", "reprojection_errors", "to_calibration_pixels"]
+
+
+def to_calibration_pixels(xy: np.ndarray, image_sizes: np.ndarray, group) -> np.ndarray:
+    """Keypoints measured on videos of another size than the calibration's, rescaled to it.
+
+    Phones and encoders resample: the Pose2Sim demo's cam01/cam02 videos are the calibrated
+    1088-pixel-wide frames squeezed to 1080. Pixel centres map as ``u' = (u + 0.5) W_cal / W - 0.5``
+    (and likewise v). Sizes of 0 mean unknown and leave the camera's keypoints as they are.
+    """
+    sizes = np.asarray(image_sizes, dtype=float)
+    calib = np.array([cam.size for cam in group.cameras], dtype=float)
+    known = (sizes > 0).all(-1)
+    scale = np.where(known[:, None], calib / np.where(known[:, None], sizes, 1.0), 1.0)  # (C, 2)
+    if np.allclose(scale, 1.0):
+        return xy
+    for cam, size, s in zip(group.cameras, sizes, scale):
+        if not np.allclose(s, 1.0):
+            warnings.warn(f"camera {cam.name}: keypoints come from {size[0]:.0f}x{size[1]:.0f} images but the "
+                          f"calibration is for {cam.size[0]}x{cam.size[1]}; rescaling them", stacklevel=3)
+    shape = (-1,) + (1,) * (xy.ndim - 2) + (2,)
+    return (xy + 0.5) * scale.reshape(shape) - 0.5
 
 
 def triangulate(group, kp2d: Keypoints2D, *, min_score: float = 0.3, min_views: int = 2,
                 max_association_error: float = 50.0) -> Keypoints3D:
     """3D keypoints of the subject (P = 1) from 2D keypoints of the same cameras, in the same order.
 
-    group: a ``calibration.CameraGroup`` whose cameras are ``kp2d``'s cameras, in order.
+    group: a ``calibration.CameraGroup`` whose cameras are ``kp2d``'s cameras, in order. Keypoints
+        from images of another size than a camera's calibration are rescaled to it.
     min_score: observations with a lower confidence are not used.
     min_views: a keypoint needs this many cameras (at least 2).
     max_association_error: pixels within which a view's detection is taken as the subject's.
@@ -36,7 +60,7 @@ def triangulate(group, kp2d: Keypoints2D, *, min_score: float = 0.3, min_views: 
 
     score = np.where(np.isfinite(kp2d.xy).all(-1), np.nan_to_num(kp2d.score), 0.0)
     score = np.where(score >= min_score, score, 0.0)
-    xy = np.where(score[..., None] > 0, kp2d.xy, np.nan)
+    xy = np.where(score[..., None] > 0, to_calibration_pixels(kp2d.xy, kp2d.image_sizes, group), np.nan)
     uv = group.undistort_points(xy)
 
     sel = select_subject(group, uv, xy, score, max_error=max_association_error)  # (T, C)
