@@ -44,7 +44,8 @@ the keypoint direction (the *primary* axis) and fixes the twist about it with a 
 
 Missing keypoints: a joint whose primary direction cannot be computed in a frame **keeps its
 previous local rotation** (frames before its first valid one take that first one; a joint never
-seen stays in rest). A missing twist hint falls back to the swing-only twist. The root translation
+seen stays in rest). A missing twist hint takes the last one seen (the swing-only twist before
+any is seen; hinge joints blend to swing-only when straight, as above). The root translation
 is carried the same way. The Motion never holds NaN. Quaternions are made sign-continuous.
 """
 
@@ -239,6 +240,11 @@ def body_motion(kp: Keypoints3D, person: int = 0) -> Motion:
             q = ident
         else:
             primary, rest_p, hint, rest_s, hinge = specs[name]
+            if not hinge:
+                # A missing twist hint takes the last one seen (twist changes slowly): the
+                # swing-only fallback would drop e.g. the pelvis' forward lean for that frame
+                # and jerk the whole upper body by tens of centimetres.
+                hint = _carry(hint, np.isfinite(hint).all(-1), np.full(3, np.nan))
             valid = np.isfinite(primary).all(-1) & (np.linalg.norm(np.nan_to_num(primary), axis=-1) > 1e-9)
             safe_primary = np.where(valid[:, None], primary, rot.rotate(parent_world, rest_p))
             # Swing-only frame: the parent's frame turned by the shortest arc onto the bone.

@@ -45,26 +45,44 @@ with open(out + ".json", "w") as f:
 """
 
 
-def _keypoints(source):
-    """(T, 133, 3) keypoints: our own animated armature (exact truth), or the project's synthetic
-    person (walking, squatting, turning; its head keypoints do not keep a constant distance
-    from mid-shoulders, so the head joint is off by up to a few millimetres)."""
+def _keypoints(source, request):
+    """(T, 133, 3) keypoints and their frame rate:
+
+    * ``armature``: our own animated armature (exact truth);
+    * ``human_motion``: the project's synthetic person (walking, squatting, turning; its head
+      keypoints do not keep a constant distance from mid-shoulders, so the head joint is off by up
+      to a few millimetres);
+    * ``triangulated``: that person filmed by 4 synthetic cameras (0.5 px noise, dropouts, a
+      bystander) and triangulated: what `mocap triangulate` + `mocap export bvh` deliver;
+    * ``pose2sim``: the real Pose2Sim demo triangulated from its OpenPose keypoints (60 fps).
+    """
     if source == "armature":
-        return synthetic_body(N_FRAMES, fps=FPS, seed=21)[0]
-    try:
-        from mocap.synthetic import human_motion
-    except ImportError as exc:
-        pytest.skip(f"mocap.synthetic is not importable yet ({exc})")
-    return human_motion(N_FRAMES, FPS, seed=3)
+        return synthetic_body(N_FRAMES, fps=FPS, seed=21)[0], FPS
+    from mocap.synthetic import human_motion, synthetic_session
+    from mocap.triangulate import triangulate
+
+    if source == "human_motion":
+        return human_motion(N_FRAMES, FPS, seed=3), FPS
+    if source == "triangulated":
+        group, kp2d, _ = synthetic_session(N_FRAMES, fps=FPS, bystander=True, seed=8)
+        return triangulate(group, kp2d).xyz[:, 0], FPS
+    from mocap.api import triangulate_openpose
+
+    demo = request.getfixturevalue("pose2sim_demo")
+    folders = sorted((demo / "pose2d_openpose_body25b").glob("cam*_json"))
+    out = triangulate_openpose(demo / "calibration" / "Calib.qca.txt", folders,
+                               request.getfixturevalue("tmp_path_factory").mktemp("p2s"),
+                               layout="body_25b", fps=60, progress=False)
+    return out.keypoints.xyz[:, 0], 60.0
 
 
-@pytest.fixture(scope="module", params=["armature", "human_motion"])
+@pytest.fixture(scope="module", params=["armature", "human_motion", "triangulated", "pose2sim"])
 def blender(request, tmp_path_factory):
     if importlib.util.find_spec("bpy") is None:
         pytest.skip("bpy (Blender as a Python module) is not installed")
-    xyz = _keypoints(request.param)
+    xyz, fps = _keypoints(request.param, request)
     folder = tmp_path_factory.mktemp("blender")
-    motion = A.body_motion(keypoints3d(xyz, fps=FPS))
+    motion = A.body_motion(keypoints3d(xyz, fps=fps))
     bvh = write_bvh(motion, folder / "take.bvh")
     (folder / "home").mkdir()
     env = dict(os.environ, HOME=str(folder / "home"))
@@ -72,14 +90,15 @@ def blender(request, tmp_path_factory):
                          env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     info = json.loads((folder / "out.json").read_text())
+    info.update(n_frames=len(xyz), source_fps=fps)
     return info, np.load(folder / "out.npy"), A.target_positions(xyz), request.param
 
 
 def test_blender_reads_frame_count_and_rate(blender):
     info, heads, _, _ = blender
     assert info["result"] == ["FINISHED"]
-    assert info["end"] - info["start"] + 1 == N_FRAMES and heads.shape[0] == N_FRAMES
-    assert abs(info["fps"] / info["fps_base"] - FPS) < 1e-6
+    assert info["end"] - info["start"] + 1 == info["n_frames"] and heads.shape[0] == info["n_frames"]
+    assert abs(info["fps"] / info["fps_base"] - info["source_fps"]) < 1e-6
     assert set(info["bones"]) == set(A.JOINT_NAMES)
 
 
@@ -87,11 +106,20 @@ def test_blender_bone_heads_sit_on_the_keypoints(blender):
     info, heads, targets, source = blender
     order = [info["bones"].index(name) for name in A.JOINT_NAMES]
     # Blender's frame 1 is our frame 0: every frame is compared.
-    error = np.linalg.norm(heads[:, order] - targets, axis=-1)  # (frames, joints), metres
-    print(f"\n{source}: Blender vs keypoint targets over {error.size} joint positions: "
-          f"mean {error.mean() * 1000:.4f} mm, max {error.max() * 1000:.4f} mm")
-    assert error.mean() < 0.01
-    if source == "armature":
+    error = np.linalg.norm(heads[:, order] - targets, axis=-1)  # (frames, joints), metres; NaN: target unseen
+    print(f"\n{source}: Blender vs keypoint targets over {np.isfinite(error).sum()} joint positions: "
+          f"mean {np.nanmean(error) * 1000:.4f} mm, max {np.nanmax(error) * 1000:.4f} mm")
+    if source == "pose2sim":
+        # Real keypoints: bone lengths measured by triangulation vary 2-5 % from frame to frame
+        # while the armature's are constant, so joints sit a little off their noisy targets.
+        assert np.isfinite(error).mean() > 0.95 and np.nanmean(error) < 0.02
+    elif source == "triangulated":
+        # Triangulated keypoints carry ~1.5 mm of noise; where a keypoint is missing its joints
+        # hold their last rotation, so compare the frames where the whole body was found.
+        assert np.nanmean(error) < 0.005
+        complete = np.isfinite(error).all(axis=1)
+        assert complete.mean() > 0.9 and error[complete].max() < 0.02
+    elif source == "armature":
         # Exact bone lengths: the only error left is Blender's float32 storage.
         assert error.max() < 1e-4
     else:
