@@ -46,17 +46,23 @@ def camera_ring(n_cameras: int = 4, *, radius: float = 4.0, height: float = 1.7,
 
 
 def observe(group: CameraGroup, xyz: np.ndarray, *, noise_px: float = 0.5, dropout: float = 0.05,
-            fps: float = 30.0, seed: int = 0) -> Keypoints2D:
+            noise_follows_score: bool = False, fps: float = 30.0, seed: int = 0) -> Keypoints2D:
     """What ``group`` sees of 3D keypoints ``xyz`` (T, P, K, 3): projected with lens distortion,
-    Gaussian pixel noise of ``noise_px``, a random ``dropout`` fraction of keypoints missing, and
-    points outside an image missing in that camera. Scores are random in 0.5-1 where seen."""
+    Gaussian pixel noise, a random ``dropout`` fraction of keypoints missing, and points outside an
+    image missing in that camera. Scores are random in 0.5-1 where seen.
+
+    The noise is ``noise_px`` for every keypoint, or, with ``noise_follows_score``, ``noise_px ·
+    0.75 / score`` (the same mean), as with real detectors, whose confidence tracks their accuracy.
+    """
     rng = np.random.default_rng(seed)
     xy = group.project(xyz)
-    xy = xy + rng.normal(0.0, noise_px, xy.shape)
+    score = rng.uniform(0.5, 1.0, xy.shape[:-1])
+    sigma = noise_px * 0.75 / score if noise_follows_score else np.full(score.shape, noise_px)
+    xy = xy + rng.normal(0.0, 1.0, xy.shape) * sigma[..., None]
     sizes = np.array([cam.size for cam in group.cameras], dtype=float)
     inside = ((xy >= 0) & (xy <= sizes.reshape(-1, 1, 1, 1, 2) - 1)).all(-1)
     seen = inside & (rng.random(xy.shape[:-1]) >= dropout) & np.isfinite(xy).all(-1)
-    score = np.where(seen, rng.uniform(0.5, 1.0, seen.shape), 0.0)
+    score = np.where(seen, score, 0.0)
     return Keypoints2D(xy=np.where(seen[..., None], xy, np.nan), score=score, camera_names=group.names,
                        image_sizes=sizes.astype(int), fps=fps)
 
