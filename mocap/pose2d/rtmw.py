@@ -1,0 +1,149 @@
+"""Top-down whole-body 2D keypoints with SimCC ONNX models (RTMW, DWPose, RTMPose-wholebody).
+
+Pipeline for a list of images (several frames of several cameras at once):
+
+1. **detect** persons (:class:`~mocap.pose2d.detector.PersonDetector`, one batched call), unless
+   the caller passes boxes (tracking between detection frames);
+2. **preprocess** every box: padded, aspect-corrected centre/scale, affine warp into the model's
+   input size, one vectorised normalisation for the whole stack of crops;
+3. **infer** one pose batch holding all crops of all images (split only if the model has a fixed
+   batch size or ``max_batch`` asks for it);
+4. **postprocess**: SimCC argmax decoding, inverse affine to image pixels, scores clipped to [0, 1]
+   (RTMW's raw maxima can exceed 1).
+
+The split ratio is read from the outputs' length (``len(simcc_x) / input width``), so 2x and 1.5x
+models work alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mocap.errors import InputFileError
+from mocap.pose2d.base import Poses, PoseBackend, as_boxes
+from mocap.pose2d.crops import (
+    boxes_to_center_scale, crop_matrices, crop_to_image, normalize_batch, warp_crops,
+)
+from mocap.pose2d.providers import create_session
+from mocap.pose2d.simcc import decode_simcc
+from mocap.skeleton import N_KEYPOINTS
+
+RTMPOSE_MEAN = (123.675, 116.28, 103.53)  # RGB, as mmpose normalises
+RTMPOSE_STD = (58.395, 57.12, 57.375)
+
+
+class SimCCPoseModel:
+    """An ONNX SimCC pose model: (N, 3, H, W) crops -> ``simcc_x`` (N, K, W r), ``simcc_y`` (N, K, H r)."""
+
+    def __init__(self, model_path, input_size=None, mean=RTMPOSE_MEAN, std=RTMPOSE_STD, to_rgb=True,
+                 device="auto", fp16=False, n_keypoints=N_KEYPOINTS):
+        self.path = model_path
+        self.session, self.provider = create_session(model_path, device, fp16)
+        ins, outs = self.session.get_inputs(), self.session.get_outputs()
+        expected = ("one input (N, 3, H, W) and two outputs simcc_x (N, K, W*r) and simcc_y (N, K, H*r) "
+                    "(an RTMPose/RTMW/DWPose SimCC export)")
+        if len(ins) != 1 or len(ins[0].shape) != 4 or len(outs) != 2 or any(len(o.shape) != 3 for o in outs):
+            got = [(i.name, i.shape) for i in ins], [(o.name, o.shape) for o in outs]
+            raise InputFileError(f"wrong inputs/outputs {got[0]} -> {got[1]}; expected {expected}", model_path)
+        names = [o.name for o in outs]
+        self.order = [names.index("simcc_x"), names.index("simcc_y")] if set(names) >= {"simcc_x", "simcc_y"} else [0, 1]
+        shape = ins[0].shape
+        static = tuple(s if isinstance(s, int) else None for s in (shape[3], shape[2]))
+        if input_size is None:
+            if None in static:
+                raise InputFileError("the model's input size is dynamic; give input_size (W, H)", model_path)
+            input_size = static
+        input_size = tuple(int(v) for v in input_size)
+        if None not in static and static != input_size:
+            raise InputFileError(f"model input is {static[0]}x{static[1]} (W x H) but the registry entry says "
+                                 f"{input_size[0]}x{input_size[1]}", model_path)
+        k = outs[self.order[0]].shape[1]
+        if isinstance(k, int) and k != n_keypoints:
+            raise InputFileError(f"model outputs {k} keypoints, expected {n_keypoints} (COCO-WholeBody)", model_path)
+        self.input_size, self.mean, self.std, self.to_rgb = input_size, mean, std, to_rgb
+        self.input_name = ins[0].name
+        self.fixed_batch = shape[0] if isinstance(shape[0], int) else None
+        self.input_dtype = np.float16 if "float16" in ins[0].type else np.float32
+
+    def __call__(self, x: np.ndarray, max_batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        step = self.fixed_batch or max_batch or len(x)
+        xs, ys = [], []
+        for i in range(0, len(x), step):
+            chunk = x[i:i + step]
+            n = len(chunk)
+            if self.fixed_batch and n < step:  # a fixed-batch model needs a full batch
+                chunk = np.concatenate([chunk, np.zeros((step - n,) + chunk.shape[1:], chunk.dtype)])
+            out = self.session.run(None, {self.input_name: chunk})
+            xs.append(np.asarray(out[self.order[0]])[:n])
+            ys.append(np.asarray(out[self.order[1]])[:n])
+        return np.concatenate(xs), np.concatenate(ys)
+
+
+class RTMWBackend(PoseBackend):
+    """Detector + batched SimCC pose model. ``last_batch_sizes`` lists the pose batch sizes of the
+    latest :meth:`process` call (one entry per ONNX Runtime call)."""
+
+    name = "rtmw"
+
+    def __init__(self, pose_model: SimCCPoseModel, detector=None, padding: float = 1.25,
+                 max_batch: int | None = None, max_persons: int | None = None):
+        self.pose, self.detector = pose_model, detector
+        self.padding, self.max_batch, self.max_persons = padding, max_batch, max_persons
+        self.provider = pose_model.provider
+        self.last_batch_sizes: list[int] = []
+        self.timings = {"detect": 0.0, "preprocess": 0.0, "infer": 0.0, "postprocess": 0.0}
+
+    def _boxes(self, images, boxes):
+        import time
+
+        boxes = list(boxes) if boxes is not None else [None] * len(images)
+        todo = [i for i, b in enumerate(boxes) if b is None]
+        if todo:
+            if self.detector is None:
+                raise ValueError("no detector: give boxes for every image")
+            t = time.perf_counter()
+            for i, found in zip(todo, self.detector([images[i] for i in todo])):
+                boxes[i] = found
+            self.timings["detect"] += time.perf_counter() - t
+        boxes = [as_boxes(b) for b in boxes]
+        if self.max_persons:
+            boxes = [b[: self.max_persons] for b in boxes]
+        return boxes
+
+    def process(self, images, boxes=None) -> list[Poses]:
+        import time
+
+        boxes = self._boxes(images, boxes)
+        counts = [len(b) for b in boxes]
+        n = sum(counts)
+        if n == 0:
+            self.last_batch_sizes = []
+            return [Poses.empty() for _ in images]
+        size = self.pose.input_size
+        t0 = time.perf_counter()
+        all_boxes = np.concatenate(boxes)
+        center, scale = boxes_to_center_scale(all_boxes[:, :4], size, self.padding)
+        mats = crop_matrices(center, scale, size)
+        crops = np.empty((n, size[1], size[0], 3), dtype=np.uint8)
+        owner = np.repeat(np.arange(len(images)), counts)
+        for i, img in enumerate(images):
+            sel = np.flatnonzero(owner == i)
+            if len(sel):
+                warp_crops(img, mats[sel], size, out=crops[sel[0]:sel[-1] + 1])
+        x = normalize_batch(crops, self.pose.mean, self.pose.std, self.pose.to_rgb, self.pose.input_dtype)
+        t1 = time.perf_counter()
+        step = self.pose.fixed_batch or self.max_batch or n
+        self.last_batch_sizes = [min(step, n - i) for i in range(0, n, step)]
+        simcc_x, simcc_y = self.pose(x, self.max_batch)
+        t2 = time.perf_counter()
+        ratio = simcc_x.shape[-1] / size[0]
+        xy, score = decode_simcc(simcc_x, simcc_y, ratio)
+        xy = crop_to_image(xy, center, scale, size)
+        score = np.clip(score, 0.0, 1.0)
+        splits = np.cumsum(counts)[:-1]
+        out = [Poses(a, s, b) for a, s, b in zip(np.split(xy, splits), np.split(score, splits), boxes)]
+        t3 = time.perf_counter()
+        self.timings["preprocess"] += t1 - t0
+        self.timings["infer"] += t2 - t1
+        self.timings["postprocess"] += t3 - t2
+        return out
