@@ -17,6 +17,8 @@ models work alike.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from mocap.errors import InputFileError
@@ -94,8 +96,6 @@ class RTMWBackend(PoseBackend):
         self.timings = {"detect": 0.0, "preprocess": 0.0, "infer": 0.0, "postprocess": 0.0}
 
     def _boxes(self, images, boxes):
-        import time
-
         boxes = list(boxes) if boxes is not None else [None] * len(images)
         todo = [i for i, b in enumerate(boxes) if b is None]
         if todo:
@@ -111,8 +111,6 @@ class RTMWBackend(PoseBackend):
         return boxes
 
     def process(self, images, boxes=None) -> list[Poses]:
-        import time
-
         boxes = self._boxes(images, boxes)
         counts = [len(b) for b in boxes]
         n = sum(counts)
