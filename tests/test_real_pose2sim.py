@@ -81,3 +81,67 @@ def test_the_bystander_is_never_mixed_in(result, pose2sim_demo):
     chosen = np.take_along_axis(dist, np.maximum(sel.T, 0)[..., None], -1)[..., 0]
     assert np.nanmax(np.where(sel.T >= 0, chosen, np.nan)) < 100
     assert (sel >= 0).mean() > 0.95
+
+
+@pytest.fixture(scope="module")
+def everyone(pose2sim_demo, tmp_path_factory):
+    folders = sorted((pose2sim_demo / "pose2d_openpose_body25b").glob("cam*_json"))
+    out = tmp_path_factory.mktemp("pose2sim_everyone")
+    return triangulate_openpose(pose2sim_demo / "calibration" / "Calib.qca.txt", folders, out,
+                                layout="body_25b", fps=60, persons=None, progress=False)
+
+
+def test_with_everyone_tracked_the_subject_is_one_track_over_all_100_frames(everyone, result):
+    kp, subject = everyone.keypoints, result[0].keypoints
+    body = slice(0, 23)
+    frames = np.isfinite(kp.xyz[:, :, body, 0]).sum(-1) >= 4  # (T, P) tracks present
+    print(f"\nPose2Sim demo, everyone: {kp.n_persons} tracks, frames per track {frames.sum(0).tolist()}")
+    # Track 0 is the subject, in every frame, exactly where the subject-only mode puts it.
+    assert frames[:, 0].all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        gap = np.nanmedian(np.linalg.norm(kp.xyz[:, 0, body] - subject.xyz[:, 0, body], axis=-1))
+        others = [np.nanmedian(np.linalg.norm(kp.xyz[:, p, body] - subject.xyz[:, 0, body], axis=-1))
+                  for p in range(1, kp.n_persons)]
+    assert gap < 1e-3
+    # The bystander (cam01/cam02 only) is a track of its own, metres away; no other track.
+    assert kp.n_persons == 2 and others[0] > 2.0
+    assert frames[:, 1].mean() > 0.9
+    assert np.nanmedian(kp.n_views[:, 1, body][kp.n_views[:, 1, body] > 0]) == 2
+    assert everyone.more_trc and everyone.more_trc[0].name == "pose3d_p1.trc"
+
+
+def test_filtering_the_real_subject_steadies_its_bones_and_keeps_it_on_the_images(everyone, pose2sim_demo):
+    from mocap.filters import RIGID_BONES, FilterSettings, filter_keypoints
+    from mocap.skeleton import BODY_BONES, bone_lengths
+
+    kp = everyone.keypoints
+    filtered = filter_keypoints(kp, FilterSettings(fill_gaps=10, butterworth=6.0, rigidify=True))
+    folders = sorted((pose2sim_demo / "pose2d_openpose_body25b").glob("cam*_json"))
+    kp2d = read_openpose_json(folders, layout="body_25b", fps=60, progress=False)
+    group = match_cameras(load_calibration(pose2sim_demo / "calibration" / "Calib.qca.txt"), kp2d.camera_names,
+                          "Calib.qca.txt")
+    limbs = [b for b in BODY_BONES if b in RIGID_BONES and b[1] >= 5]  # arms, legs, feet
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+        def variation(xyz):
+            lengths = bone_lengths(xyz[:, 0, :23], limbs)
+            return np.nanmedian(np.nanstd(lengths, 0) / np.nanmedian(lengths, 0))
+
+        def reprojection(xyz):
+            # Distance from each view's nearest detection to the projected subject (median).
+            proj = group.project(xyz[:, 0, :23])  # (C, T, 23, 2)
+            d = np.linalg.norm(kp2d.xy[:, :, :, :23] - proj[:, :, None], axis=-1)  # (C, T, P, 23)
+            per_det = np.nanmedian(d, axis=-1)
+            nearest = np.nanargmin(np.where(np.isfinite(per_det), per_det, np.inf), axis=-1)
+            return np.nanmedian(np.take_along_axis(d, nearest[..., None, None], 2))
+
+        before, after = variation(kp.xyz), variation(filtered.xyz)
+        r_before, r_after = reprojection(kp.xyz), reprojection(filtered.xyz)
+    print(f"\nPose2Sim demo subject: median reprojection error {r_before:.1f} px -> {r_after:.1f} px after "
+          f"filtering (gaps <= 10 frames, Butterworth 6 Hz, rigid bones); limb bone-length variation "
+          f"{before:.1%} -> {after:.2%}")
+    assert before > 0.02 and after < 1e-6
+    assert r_after < r_before + 3.0  # the smoothed, rigid subject still sits on the detections
+    assert np.isfinite(filtered.xyz[:, 0, 5:17]).all()  # limbs in every frame

@@ -1,9 +1,17 @@
-"""Triangulation: multi-view 2D keypoints + calibrated cameras -> 3D keypoints.
+"""Triangulation: multi-view 2D keypoints + calibrated cameras -> 3D keypoints of one or several people.
 
-``triangulate(group, kp2d)`` undistorts every observation, picks the subject's detection in each
-view (:mod:`mocap.triangulate.subject`), and solves a confidence-weighted DLT per keypoint
-(:mod:`mocap.triangulate.dlt`) for all frames and keypoints at once. Observations below
-``min_score`` are ignored; a keypoint seen by fewer than ``min_views`` cameras stays NaN.
+``triangulate(group, kp2d)`` undistorts every observation, then
+
+1. finds who is who across views: the subject only (``persons=1``,
+   :mod:`mocap.triangulate.subject`) or everyone (:mod:`mocap.triangulate.association`);
+2. triangulates every keypoint of every person with confidence weights, leaving out views that
+   disagree with the others (:mod:`mocap.triangulate.robust`), and puts back limbs a view saw with
+   left and right exchanged;
+3. with several people, links them over time into tracks (:mod:`mocap.triangulate.tracking`):
+   the output's P axis is the track id.
+
+Observations below ``min_score`` are ignored; a keypoint seen by fewer than ``min_views``
+(agreeing) cameras stays NaN.
 """
 
 from __future__ import annotations
@@ -14,10 +22,14 @@ import numpy as np
 
 from mocap.data import Keypoints2D, Keypoints3D
 from mocap.errors import SettingsError
+from mocap.triangulate.association import associate
 from mocap.triangulate.dlt import reprojection_errors, triangulate_dlt
+from mocap.triangulate.robust import detect_swaps, triangulate_robust, unswap
 from mocap.triangulate.subject import select_subject
+from mocap.triangulate.tracking import track_people
 
-__all__ = ["triangulate", "triangulate_dlt", "select_subject", "reprojection_errors", "to_calibration_pixels"]
+__all__ = ["triangulate", "triangulate_dlt", "triangulate_robust", "detect_swaps", "select_subject", "associate",
+           "track_people", "reprojection_errors", "to_calibration_pixels", "image_bounds"]
 
 
 def to_calibration_pixels(xy: np.ndarray, image_sizes: np.ndarray, group) -> np.ndarray:
@@ -41,20 +53,59 @@ def to_calibration_pixels(xy: np.ndarray, image_sizes: np.ndarray, group) -> np.
     return (xy + 0.5) * scale.reshape(shape) - 0.5
 
 
-def triangulate(group, kp2d: Keypoints2D, *, min_score: float = 0.3, min_views: int = 2,
-                max_association_error: float = 50.0) -> Keypoints3D:
-    """3D keypoints of the subject (P = 1) from 2D keypoints of the same cameras, in the same order.
+def image_bounds(group) -> np.ndarray:
+    """(C, 4) each camera's image extent in normalized coordinates: u_min, v_min, u_max, v_max
+    (the undistorted corners' box; association uses it to tell where a camera could see someone)."""
+    bounds = []
+    for cam in group.cameras:
+        w, h = cam.size
+        corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1], [w / 2, 0], [w / 2, h - 1],
+                            [0, h / 2], [w - 1, h / 2]], dtype=float)
+        uv = cam.undistort_points(corners)
+        bounds.append([uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max()])
+    return np.array(bounds)
+
+
+def triangulate(group, kp2d: Keypoints2D, *, persons: int | None = 1, min_score: float = 0.3, min_views: int = 2,
+                max_association_error: float = 50.0, max_reprojection_error: float = 15.0,
+                outlier_method: str = "consensus", fix_swaps: bool = True, max_gap: float = 1.0,
+                min_track_frames: int = 5) -> Keypoints3D:
+    """3D keypoints of the subject (``persons=1``) or of everyone (P = number of tracks).
 
     group: a ``calibration.CameraGroup`` whose cameras are ``kp2d``'s cameras, in order. Keypoints
         from images of another size than a camera's calibration are rescaled to it.
+    persons: 1 for the subject only (the person most views agree on, P = 1); None for everyone,
+        tracked over time (P axis = track id, in order of first appearance); N > 1 for the N
+        tracks seen in the most frames.
     min_score: observations with a lower confidence are not used.
-    min_views: a keypoint needs this many cameras (at least 2).
-    max_association_error: pixels within which a view's detection is taken as the subject's.
+    min_views: a keypoint needs this many agreeing cameras (at least 2).
+    max_association_error: pixels within which detections in different views count as one person.
+    max_reprojection_error: pixels beyond which a view of a keypoint is an outlier and left out;
+        raised per camera to 6 times the camera's median error, since real calibrations fit some
+        cameras only to 10-40 px (see :func:`triangulate_robust`).
+    outlier_method: "consensus" (every camera pair) or "drop_worst" (see :mod:`.robust`).
+    fix_swaps: put back limbs that a view labelled with the wrong side.
+    max_gap: seconds a person may go unseen and keep their track id (several people only).
+    min_track_frames: tracks seen in fewer frames are dropped as ghosts (several people only).
     """
+    if len(group) < 2 or kp2d.n_cameras < 2:
+        raise SettingsError(f"triangulation needs at least two cameras; got {kp2d.n_cameras} "
+                            f"({', '.join(kp2d.camera_names)}). Single-camera (monocular) lifting is not available")
     if min_views < 2:
         raise SettingsError(f"min_views must be at least 2 to triangulate, got {min_views}")
     if not 0.0 <= min_score <= 1.0:
         raise SettingsError(f"min_score must be between 0 and 1, got {min_score}")
+    if persons is not None and (int(persons) != persons or persons < 1):
+        raise SettingsError(f"persons must be a positive whole number or None (everyone), got {persons}")
+    if not max_gap >= 0 or int(min_track_frames) != min_track_frames or min_track_frames < 1:
+        raise SettingsError(f"max_gap must be >= 0 seconds and min_track_frames a whole number >= 1, "
+                            f"got {max_gap} and {min_track_frames}")
+    if outlier_method not in ("consensus", "drop_worst"):
+        raise SettingsError(f"outlier_method must be 'consensus' or 'drop_worst', got {outlier_method!r}")
+    for name, value in (("max_association_error", max_association_error),
+                        ("max_reprojection_error", max_reprojection_error)):
+        if not value > 0:
+            raise SettingsError(f"{name} must be a positive number of pixels, got {value}")
     if len(group) != kp2d.n_cameras:
         raise ValueError(f"{len(group)} cameras in the calibration, {kp2d.n_cameras} in the keypoints")
 
@@ -62,26 +113,57 @@ def triangulate(group, kp2d: Keypoints2D, *, min_score: float = 0.3, min_views: 
     score = np.where(score >= min_score, score, 0.0)
     xy = np.where(score[..., None] > 0, to_calibration_pixels(kp2d.xy, kp2d.image_sizes, group), np.nan)
     uv = group.undistort_points(xy)
-
-    sel = select_subject(group, uv, xy, score, max_error=max_association_error)  # (T, C)
-    cams = np.arange(kp2d.n_cameras)[:, None]
-    frames = np.arange(kp2d.n_frames)[None, :]
-    picked = np.maximum(sel.T, 0)  # (C, T)
-    seen = (sel.T >= 0)[..., None]
-    xy_s = np.where(seen[..., None], xy[cams, frames, picked], np.nan)  # (C, T, K, 2)
-    uv_s = np.where(seen[..., None], uv[cams, frames, picked], np.nan)
-    w_s = np.where(seen, score[cams, frames, picked], 0.0)  # (C, T, K)
-
+    extr = group.extrinsic_matrices()
     focal = np.array([cam.matrix[0, 0] for cam in group.cameras])
-    xyz = triangulate_dlt(group.extrinsic_matrices(), uv_s, w_s, focal=focal)  # (T, K, 3)
-    used = (w_s > 0) & np.isfinite(uv_s).all(-1)
-    n_views = used.sum(0)
-    xyz[n_views < min_views] = np.nan
-    ok = np.isfinite(xyz).all(-1)
-    n_views = np.where(ok, n_views, 0)
 
+    if persons == 1:
+        sel = select_subject(group, uv, xy, score, max_error=max_association_error)[:, None]  # (T, 1, C)
+    else:
+        sel = associate(extr, uv, score, focal, max_error=max_association_error, min_views=min_views,
+                        bounds=image_bounds(group))  # (T, M, C)
+    cams = np.arange(kp2d.n_cameras)[:, None, None]
+    frames = np.arange(kp2d.n_frames)[None, :, None]
+    picked = np.maximum(np.moveaxis(sel, -1, 0), 0)  # (C, T, M)
+    seen = (np.moveaxis(sel, -1, 0) >= 0)[..., None]
+    xy_s = np.where(seen[..., None], xy[cams, frames, picked], np.nan)  # (C, T, M, K, 2)
+    uv_s = np.where(seen[..., None], uv[cams, frames, picked], np.nan)
+    w_s = np.where(seen, score[cams, frames, picked], 0.0)  # (C, T, M, K)
+
+    # With several people, a keypoint from two views that disagree is more likely a mix-up than a
+    # badly calibrated camera: it is dropped. The subject-only mode keeps it, as it always did.
+    solve = dict(focal=focal, threshold_px=max_reprojection_error, min_views=min_views, method=outlier_method,
+                 keep_inconsistent_pairs=persons == 1)
+    xyz, used = triangulate_robust(extr, uv_s, w_s, **solve)  # (T, M, K, 3), (C, T, M, K)
+    if fix_swaps and xyz.size:
+        swaps = detect_swaps(extr, xyz, uv_s, focal, threshold_px=max_reprojection_error, used=used)
+        if any(m.any() for m in swaps.values()):
+            uv_s, xy_s = unswap(uv_s, swaps), unswap(xy_s, swaps)
+            w_s = unswap(w_s[..., None], swaps)[..., 0]
+            xyz, used = triangulate_robust(extr, uv_s, w_s, **solve)
+    n_views = used.sum(0)
+    ok = np.isfinite(xyz).all(-1)
     err = np.where(used, reprojection_errors(group.project(xyz), xy_s), 0.0)
     reproj = np.where(ok, err.sum(0) / np.maximum(n_views, 1), np.nan)
     mean_score = np.where(ok, (w_s * used).sum(0) / np.maximum(n_views, 1), 0.0)
-    return Keypoints3D(xyz=xyz[:, None], score=mean_score[:, None], reproj_error=reproj[:, None],
-                       n_views=n_views[:, None], layout=kp2d.layout, fps=kp2d.fps)
+
+    if persons != 1:
+        ids = track_people(xyz, fps=kp2d.fps, max_gap=max_gap, min_frames=min_track_frames)  # (T, M)
+        n_tracks = int(ids.max()) + 1 if ids.size else 0
+        if persons is not None and n_tracks > persons:
+            # The tracks seen in the most frames, still in order of first appearance.
+            counts = np.bincount(ids[ids >= 0], minlength=n_tracks)
+            top = np.sort(np.argsort(-counts, kind="stable")[:persons])
+            remap = np.full(n_tracks + 1, -1)
+            remap[top] = np.arange(persons)
+            ids, n_tracks = remap[ids], persons
+        t_i, m_i = np.nonzero(ids >= 0)
+        p_i = ids[t_i, m_i]
+        shape = (kp2d.n_frames, n_tracks, kp2d.n_keypoints)
+        out = [np.full(shape + (3,), np.nan), np.zeros(shape), np.full(shape, np.nan), np.zeros(shape, dtype=int)]
+        for target, source in zip(out, (xyz, mean_score, reproj, n_views)):
+            target[t_i, p_i] = source[t_i, m_i]
+        xyz, mean_score, reproj, n_views = out
+        ok = np.isfinite(xyz).all(-1)
+    n_views = np.where(ok, n_views, 0)
+    return Keypoints3D(xyz=xyz, score=mean_score, reproj_error=reproj, n_views=n_views,
+                       layout=kp2d.layout, fps=kp2d.fps)
