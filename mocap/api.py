@@ -20,7 +20,7 @@ from mocap.errors import CalibrationFileError, InputFileError, OutputError, Sett
 from mocap.io import read_openpose_json
 from mocap.triangulate import triangulate
 
-EXPORT_FORMATS = ("bvh", "trc", "csv", "npz")
+EXPORT_FORMATS = ("bvh", "fbx", "gltf", "glb", "trc", "c3d", "csv", "npz")
 
 
 def load_calibration(path: str | os.PathLike) -> "calibration.CameraGroup":
@@ -66,13 +66,19 @@ def _make_output_folder(folder: Path) -> Path:
 class TriangulationResult:
     keypoints: Keypoints3D
     pose3d_npz: Path
-    pose3d_trc: Path
+    pose3d_trc: Path  # person (track) 0
+    more_trc: tuple[Path, ...] = ()  # pose3d_p1.trc, ... for further tracks
 
 
 def triangulate_openpose(calibration_path, json_folders, output_dir, *, layout: str = "body_25", fps: float = 30.0,
                          min_score: float = 0.3, min_views: int = 2, max_association_error: float = 50.0,
+                         persons: int | None = 1, max_reprojection_error: float = 15.0,
                          progress: bool = True) -> TriangulationResult:
-    """OpenPose JSON folders (one per camera) + a calibration -> OUT/pose3d.npz and OUT/pose3d.trc."""
+    """OpenPose JSON folders (one per camera) + a calibration -> OUT/pose3d.npz and OUT/pose3d.trc.
+
+    persons: 1 for the subject only; None for everyone, tracked (P axis = track id; one TRC per
+    track: pose3d.trc, pose3d_p1.trc, ...); N for the N tracks seen longest.
+    """
     from exporters import write_trc
 
     if fps <= 0:
@@ -84,11 +90,15 @@ def triangulate_openpose(calibration_path, json_folders, output_dir, *, layout: 
     kp2d = Keypoints2D(xy=kp2d.xy, score=kp2d.score, camera_names=kp2d.camera_names,
                        image_sizes=np.array([cam.size for cam in group.cameras]), layout=kp2d.layout, fps=fps)
     kp3d = triangulate(group, kp2d, min_score=min_score, min_views=min_views,
-                       max_association_error=max_association_error)
+                       max_association_error=max_association_error, persons=persons,
+                       max_reprojection_error=max_reprojection_error)
+    if kp3d.n_persons == 0:
+        raise InputFileError(f"nobody was seen by {min_views} cameras or more in any of the {kp2d.n_frames} frames "
+                             f"(keypoints above confidence {min_score:g})", Path(json_folders[0]).parent)
     npz = kp3d.save(output_dir / "pose3d.npz")
-    trc = output_dir / "pose3d.trc"
-    write_trc(kp3d, trc)
-    return TriangulationResult(kp3d, npz, trc)
+    trc = [write_trc(kp3d, output_dir / ("pose3d.trc" if p == 0 else f"pose3d_p{p}.trc"), person=p)
+           for p in range(kp3d.n_persons)]
+    return TriangulationResult(kp3d, npz, trc[0], tuple(trc[1:]))
 
 
 def load_result(path: str | os.PathLike) -> Keypoints3D | Motion:
@@ -107,28 +117,102 @@ def load_result(path: str | os.PathLike) -> Keypoints3D | Motion:
     raise InputFileError(f"holds {kind or 'unknown data'!r}; expected 3D keypoints or a motion", path)
 
 
-def export(fmt: str, input_path, output_path, *, person: int = 0) -> Path:
-    """Write ``input_path`` (pose3d.npz or motion.npz) as BVH, TRC, CSV or NPZ."""
+def export(fmt: str, input_path, output_path, *, person: int = 0, rig: str = "default",
+           units: str | None = None) -> Path:
+    """Write ``input_path`` (pose3d.npz or motion.npz) as BVH, FBX, glTF/GLB, TRC, C3D, CSV or NPZ.
+
+    Armature formats (bvh, fbx, gltf, glb) take a motion as it is, or fit the whole-body armature
+    (body and fingers) to 3D keypoints and rename it for ``rig``; marker formats (trc, c3d, csv)
+    take 3D keypoints. The output's folder must exist (OutputError otherwise).
+    """
     from exporters import write_bvh, write_csv, write_trc
+    from mocap.fileio import check_output_path
 
     fmt = fmt.lower()
     if fmt not in EXPORT_FORMATS:
         raise SettingsError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     data = load_result(input_path)
-    output_path = Path(output_path)
+    output_path = check_output_path(output_path)
     if isinstance(data, Keypoints3D) and not 0 <= person < data.n_persons:
         raise SettingsError(f"person {person} does not exist; {input_path} holds {data.n_persons}")
-    if fmt == "bvh":
-        motion = data if isinstance(data, Motion) else body_motion(data, person=person)
-        write_bvh(motion, output_path)
+    if fmt in ("bvh", "fbx", "gltf", "glb"):
+        if isinstance(data, Motion):
+            motion = data
+        else:
+            from mocap.retarget import retarget
+
+            motion = retarget(data, person, rig=rig).motion
+        if fmt == "bvh":
+            write_bvh(motion, output_path)
+        elif fmt == "fbx":
+            from exporters.fbx import write_fbx
+            from mocap.retarget import get_preset
+
+            preset = get_preset(rig)
+            write_fbx(motion, output_path, primary_bone_axis=preset.primary_bone_axis,
+                      secondary_bone_axis=preset.secondary_bone_axis)
+        else:
+            from exporters.gltf import write_gltf
+
+            if output_path.suffix.lower() not in (".glb", ".gltf"):
+                raise SettingsError(f"a glTF file name must end in .glb or .gltf: {output_path}")
+            write_gltf(motion, output_path)
     elif isinstance(data, Motion):
         if fmt != "npz":
             raise SettingsError(f"{input_path} holds a motion (joint rotations); {fmt} takes 3D keypoints")
         data.save(output_path)
     elif fmt == "trc":
-        write_trc(data, output_path, person=person)
+        write_trc(data, output_path, person=person, **({"units": units} if units else {}))
+    elif fmt == "c3d":
+        from exporters.c3d import write_c3d
+
+        write_c3d(data, output_path, person=person, **({"units": units} if units else {}))
     elif fmt == "csv":
         write_csv(data, output_path)
     else:
         data.save(output_path)
     return output_path
+
+
+def retarget(input_path, output_path, *, person: int = 0, rig: str = "default", foot_lock: bool = False,
+             contacts_path=None, smplx_model=None, gender: str = "neutral", progress: bool = False):
+    """pose3d.npz -> motion.npz (the whole-body armature for ``rig``); returns the RetargetResult.
+
+    ``contacts_path``: the filter stage's foot_contacts.npz (``contacts`` (T, P, 2)) to lock the
+    feet with (implies foot locking). With ``smplx_model`` (a path, or "env" for
+    $MOCAP_SMPLX_MODEL) SMPL-X is fitted instead and the AMASS-style fit is written; returns the
+    SMPLXFit.
+    """
+    from mocap.fileio import check_output_path
+    from mocap.retarget import get_preset
+    from mocap.retarget import retarget as fit
+
+    get_preset(rig)
+    data = load_result(input_path)
+    if not isinstance(data, Keypoints3D):
+        raise InputFileError("holds a motion already; retarget takes 3D keypoints (pose3d.npz)", input_path)
+    if not 0 <= person < data.n_persons:
+        raise SettingsError(f"person {person} does not exist; {input_path} holds {data.n_persons}")
+    check_output_path(output_path)
+    if smplx_model is not None:
+        from mocap.smplx_fit.fit import fit_smplx
+
+        smplx_fit = fit_smplx(data, None if smplx_model == "env" else smplx_model, person=person, gender=gender,
+                              progress=progress)
+        smplx_fit.save(output_path)
+        return smplx_fit
+    contacts = None
+    if contacts_path is not None:
+        try:
+            with np.load(contacts_path, allow_pickle=False) as npz:
+                contacts = np.asarray(npz["contacts"], dtype=bool)
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputFileError(f"not a foot_contacts.npz with a 'contacts' array ({exc})", contacts_path) from exc
+        if contacts.ndim != 3 or contacts.shape[0] != data.n_frames or contacts.shape[2] != 2 \
+                or not 0 <= person < contacts.shape[1]:
+            raise InputFileError(f"contacts have shape {contacts.shape}; expected ({data.n_frames}, persons, 2) "
+                                 f"for {input_path}", contacts_path)
+        contacts = contacts[:, person]
+    result = fit(data, person, rig=rig, foot_lock=foot_lock, contacts=contacts)
+    result.motion.save(output_path)
+    return result

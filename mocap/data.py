@@ -197,3 +197,60 @@ class Motion(_NpzContract):
     @property
     def n_frames(self) -> int:
         return self.rotations.shape[0]
+
+
+@dataclass(frozen=True, eq=False)
+class SMPLXFit(_NpzContract):
+    """SMPL-X parameters fitted to one person: shape once, pose per frame, in the world frame.
+
+    ``betas`` (B,) shape (B = 10), ``global_orient`` (T, 3), ``body_pose`` (T, 63),
+    ``left_hand_pose`` / ``right_hand_pose`` (T, 45) (full axis-angle, flat hand mean), ``jaw_pose``
+    (T, 3), ``expression`` (T, E), ``transl`` (T, 3), all axis-angle radians and metres in the
+    keypoints' world (Z up), ``gender`` of the model, ``fps``. Saved AMASS-style: besides these
+    fields the ``.npz`` holds ``poses`` (T, 165: global, body, jaw, left eye, right eye, left
+    hand, right hand), ``trans``, ``mocap_frame_rate`` and ``surface_model_type`` = ``smplx``, the
+    keys AMASS SMPL-X files and their loaders use.
+    """
+
+    betas: np.ndarray
+    global_orient: np.ndarray
+    body_pose: np.ndarray
+    left_hand_pose: np.ndarray
+    right_hand_pose: np.ndarray
+    jaw_pose: np.ndarray
+    expression: np.ndarray
+    transl: np.ndarray
+    gender: str = "neutral"
+    fps: float = 30.0
+
+    _kind = "SMPLXFit"
+
+    def __post_init__(self):
+        for name in ("betas", "global_orient", "body_pose", "left_hand_pose", "right_hand_pose", "jaw_pose",
+                     "expression", "transl"):
+            object.__setattr__(self, name, _as_float(getattr(self, name)))
+        object.__setattr__(self, "gender", str(self.gender))
+        object.__setattr__(self, "fps", float(self.fps))
+        T = self.transl.shape[0] if self.transl.ndim == 2 else None
+        _check("betas", self.betas, (None,))
+        for name, width in (("global_orient", 3), ("body_pose", 63), ("left_hand_pose", 45),
+                            ("right_hand_pose", 45), ("jaw_pose", 3), ("expression", None), ("transl", 3)):
+            _check(name, getattr(self, name), (T, width))
+
+    @property
+    def n_frames(self) -> int:
+        return self.transl.shape[0]
+
+    def poses(self) -> np.ndarray:
+        """(T, 165) AMASS pose vector (eyes zero)."""
+        eyes = np.zeros((self.n_frames, 6))
+        return np.concatenate([self.global_orient, self.body_pose, self.jaw_pose, eyes, self.left_hand_pose,
+                               self.right_hand_pose], axis=1)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        arrays = {"kind": np.array(self._kind), "poses": self.poses(), "trans": self.transl,
+                  "mocap_frame_rate": np.array(self.fps), "surface_model_type": np.array("smplx")}
+        arrays.update({f.name: np.asarray(getattr(self, f.name)) for f in fields(self)})
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez_compressed(tmp, **arrays)
+        return Path(path)

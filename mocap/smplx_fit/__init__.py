@@ -1,0 +1,1 @@
+"""SMPL-X fitting."""
