@@ -33,6 +33,19 @@ def read_text(path: Path) -> str:
         raise CalibrationError(f"cannot be read: {exc.strerror}", path) from None
 
 
+def publish(tmp: str | os.PathLike, path: Path) -> None:
+    """Rename ``tmp`` over ``path`` with the permissions a plainly created file would get (or the
+    replaced file's own): ``mkstemp`` makes 0600 files, which would hide outputs from other users."""
+    if path.exists():
+        mode = path.stat().st_mode & 0o7777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically; CalibrationError if the folder is unusable."""
     path = Path(path)
@@ -50,7 +63,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

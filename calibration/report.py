@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.fileio import atomic_write_text
+from calibration.fileio import atomic_write_text, publish
 
 GRID = 10
 
@@ -99,7 +99,7 @@ def _plot(result, board, path: Path) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=80)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         plt.close(fig)
         if os.path.exists(tmp):

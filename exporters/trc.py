@@ -11,9 +11,10 @@ Layout (tab separated, as OpenSim's own TRCFileAdapter writes and reads it)::
     1  0.000000  x  y  z  x  y  z ...
 
 Markers are the 133 COCO-WholeBody names. Frames are numbered from 1, time is (frame - 1) / fps.
-Every value, the last one included, is followed by a tab, as OpenSim writes: OpenSim splits
-rows at each tab and reads a marker with empty X, Y and Z as missing (NaN), so a **missing marker is
-three empty fields**, and the trailing tab keeps a missing last marker's fields countable.
+Every value, the last one included, is followed by a tab, as OpenSim writes. A **missing marker is
+written ``NaN NaN NaN``**: OpenSim parses that as missing (as it does empty fields), and unlike empty
+fields it survives readers that split rows on any whitespace (trc-data-reader and many scripts),
+which would otherwise shift every later marker.
 
 Axes: OpenSim's ground is **Y up**. Our world is Z up, so points are written as
 ``(x, y, z) -> (x, z, -y)`` and the first header line says so after the file name (OpenSim keeps
@@ -65,10 +66,10 @@ def write_trc(kp: Keypoints3D, path: str | os.PathLike, person: int = 0, units: 
         "\t\t" + "".join(f"X{i}\tY{i}\tZ{i}\t" for i in range(1, N_KEYPOINTS + 1)),
         "",
     ]
-    # One %-format per row; "nan" (never part of a number) then becomes the empty missing field.
+    # One %-format per row; Python writes a missing value as "nan", spelled "NaN" as OpenSim writes it.
     row_format = "%d\t%.6f\t" + f"%.{_DECIMALS[units]}f\t" * (3 * N_KEYPOINTS)
     table = np.concatenate([np.arange(1, T + 1)[:, None], (np.arange(T) / kp.fps)[:, None], yup.reshape(T, -1)], 1)
-    rows = "\n".join(row_format % tuple(row) for row in table.tolist()).replace("nan", "")
+    rows = "\n".join(row_format % tuple(row) for row in table.tolist()).replace("nan", "NaN")
     with atomic_write(path, newline="\n") as f:
         f.write("\n".join(header) + "\n" + rows + "\n")
     return Path(path)

@@ -3,6 +3,12 @@
 Each function takes paths and settings, runs the pure stages, and writes its outputs atomically;
 errors a user can cause raise :class:`mocap.errors.MocapError` (or ``calibration.CalibrationError``
 for calibration files), naming the file and the problem.
+
+Verb → function: ``calibrate`` (and ``calibrate_from_keypoints``), ``calibration import`` →
+``import_calibration``, ``pose2d``, ``triangulate`` → ``triangulate_openpose``, ``filter`` →
+``filter_pose3d``, ``retarget``, ``export``, ``demo``, ``models`` → ``pull_model`` /
+``import_model``. The stage functions that live beside their packages are loaded on first use,
+so ``import mocap.api`` stays light (no ONNX Runtime, torch or matplotlib until needed).
 """
 
 from __future__ import annotations
@@ -14,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 import calibration
-from mocap.armature import body_motion
 from mocap.data import Keypoints2D, Keypoints3D, Motion
 from mocap.errors import CalibrationFileError, InputFileError, OutputError, SettingsError
 from mocap.io import read_openpose_json
@@ -216,3 +221,24 @@ def retarget(input_path, output_path, *, person: int = 0, rig: str = "default", 
     result = fit(data, person, rig=rig, foot_lock=foot_lock, contacts=contacts)
     result.motion.save(output_path)
     return result
+
+
+# Verbs implemented beside their stage, re-exported here and imported on first use.
+_LAZY = {
+    "calibrate": ("mocap.calibrate_api", "calibrate"),
+    "calibrate_from_keypoints": ("mocap.calibrate_api", "calibrate_from_keypoints"),
+    "pose2d": ("mocap.pose2d", "run_pose2d"),
+    "filter_pose3d": ("mocap.filters.run", "filter_pose3d"),
+    "demo": ("mocap.demo", "run_demo"),
+    "pull_model": ("mocap.models", "pull"),
+    "import_model": ("mocap.models", "import_model"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module 'mocap.api' has no attribute {name!r}")

@@ -28,6 +28,19 @@ def check_output_path(path: str | os.PathLike) -> Path:
     return path
 
 
+def publish(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` over ``path`` with the permissions a plainly created file would get (or the
+    replaced file's own): ``mkstemp`` makes 0600 files, which would hide outputs from other users."""
+    if path.exists():
+        mode = path.stat().st_mode & 0o7777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
@@ -43,7 +56,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         yield tmp
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise OutputError("the writer produced no data", path)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -86,3 +86,18 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     assert target.read_text() == "new"
     with pytest.raises(OutputError, match="does not exist"):
         _kp3d(np.random.default_rng(3)).save(tmp_path / "no" / "such" / "folder.npz")
+
+
+def test_outputs_get_ordinary_permissions_not_the_temporary_files(tmp_path):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        path = _kp3d(np.random.default_rng(4)).save(tmp_path / "pose3d.npz")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        os.chmod(path, 0o640)  # a replaced file keeps the mode its owner gave it
+        _kp3d(np.random.default_rng(5)).save(path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    finally:
+        os.umask(umask)

@@ -192,11 +192,11 @@ def test_trc_round_trip_and_layout(gappy, tmp_path, units, scale):
     nose = gappy.xyz[0, 0, INDEX["nose"]]
     assert row[:2] == ["1", "0.000000"]
     assert np.allclose([float(v) for v in row[2:5]], np.array([nose[0], nose[2], -nose[1]]) * scale, atol=1e-3)
-    # A missing marker is three empty fields; every value is followed by a tab, so OpenSim's
+    # A missing marker is NaN NaN NaN; every value is followed by a tab, so OpenSim's
     # tab splitting sees 2 + 3 * 133 fields even when the last marker is missing.
     row3 = lines[6 + 3].split("\t")
-    assert len(row3) == 2 + 3 * 133 + 1 and row3[-4:] == ["", "", "", ""]
-    assert lines[6 + 5].split("\t")[2:5] == ["", "", ""]
+    assert len(row3) == 2 + 3 * 133 + 1 and row3[-4:] == ["NaN", "NaN", "NaN", ""]
+    assert lines[6 + 5].split("\t")[2:5] == ["NaN", "NaN", "NaN"]
 
 
 def test_read_trc_rejects_what_it_cannot_read(gappy, tmp_path):
