@@ -59,6 +59,39 @@ def _distort(x, y, d, fisheye):
     return xd, yd
 
 
+
+def grouped_jacobian(residuals, groups, n_obs: int, n_params: int):
+    """``x -> J``: the sparse Jacobian (2·n_obs, n_params) of ``residuals`` by grouped finite differences.
+
+    Each observation has two residuals (u, v) and depends on few parameters. A group is
+    ``(cols, row_col)``: parameter columns that no observation shares (e.g. parameter p of every
+    camera), stepped together in one evaluation, and for each observation the column of the group
+    it depends on (-1: none). So a handful of evaluations give the whole Jacobian, whatever the
+    number of cameras, views or points.
+    """
+    def jacobian(x):
+        f0 = residuals(x)
+        r_all, c_all, v_all = [], [], []
+        for cols, row_col in groups:
+            if len(cols) == 0:
+                continue
+            h = 1e-6 * np.maximum(1.0, np.abs(x[cols]))
+            xp = x.copy()
+            xp[cols] += h
+            step = np.zeros(n_params)
+            step[cols] = h
+            diff = (residuals(xp) - f0).reshape(n_obs, 2)
+            ok = row_col >= 0
+            r, c = np.flatnonzero(ok), row_col[ok]
+            d = diff[ok] / step[c][:, None]
+            r_all += [2 * r, 2 * r + 1]
+            c_all += [c, c]
+            v_all += [d[:, 0], d[:, 1]]
+        values, rows, columns = np.concatenate(v_all), np.concatenate(r_all), np.concatenate(c_all)
+        return coo_matrix((values, (rows, columns)), shape=(2 * n_obs, n_params)).tocsr()
+
+    return jacobian
+
 @dataclass(frozen=True)
 class BundleResult:
     cameras: list
@@ -142,30 +175,7 @@ def bundle_adjust(cameras: list[Camera], board_world: dict, detections: dict, ob
         groups = [(g[g >= 0], cam_col[:, p]) for p, g in enumerate(cam_groups)] + \
                  [(g, brd_col[:, p]) for p, g in enumerate(brd_groups)]
 
-        def jacobian(x):
-            f0 = residuals(x)
-            r_all, c_all, v_all = [], [], []
-            for cols, row_col in groups:
-                if len(cols) == 0:
-                    continue
-                h = 1e-6 * np.maximum(1.0, np.abs(x[cols]))
-                xp = x.copy()
-                xp[cols] += h
-                step = np.zeros(m)
-                step[cols] = h
-                diff = (residuals(xp) - f0).reshape(n, 2)
-                ok = row_col >= 0
-                r = np.flatnonzero(ok)
-                c = row_col[ok]
-                d = diff[ok] / step[c][:, None]
-                r_all += [2 * r, 2 * r + 1]
-                c_all += [c, c]
-                v_all += [d[:, 0], d[:, 1]]
-            J = coo_matrix((np.concatenate(v_all), (np.concatenate(r_all), np.concatenate(c_all))), shape=(2 * n, m))
-            # Small problems: a dense exact trust-region step converges in far fewer iterations.
-            return J.tocsr()
-
-        result = least_squares(residuals, x0, jac=jacobian, loss=loss, f_scale=1.0, x_scale="jac", method="trf",
+        result = least_squares(residuals, x0, jac=grouped_jacobian(residuals, groups, n, m), loss=loss, f_scale=1.0, x_scale="jac", method="trf",
                                tr_solver="lsmr", xtol=1e-10, ftol=1e-10, gtol=1e-10,
                                max_nfev=40)
         return result.x

@@ -35,9 +35,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy.optimize import least_squares
-from scipy.sparse import coo_matrix
 
-from calibration.bundle import _distort, rodrigues
+from calibration.bundle import _distort, grouped_jacobian, rodrigues
 from calibration.camera import Camera
 from calibration.errors import CalibrationError
 
@@ -240,27 +239,7 @@ def _bundle(cameras, points, uv, seen, refine_focal):
     groups += [(pt_cols[:, p], pt_cols[pt_j, p]) for p in range(3)]
     m, n = int(free.sum()), len(obs)
 
-    def jacobian(x):
-        f0 = residuals(x)
-        r_all, c_all, v_all = [], [], []
-        for cols, row_col in groups:
-            if len(cols) == 0:
-                continue
-            h = 1e-6 * np.maximum(1.0, np.abs(x[cols]))
-            xp = x.copy()
-            xp[cols] += h
-            step = np.zeros(m)
-            step[cols] = h
-            diff = (residuals(xp) - f0).reshape(n, 2)
-            ok = row_col >= 0
-            r, c = np.flatnonzero(ok), row_col[ok]
-            d = diff[ok] / step[c][:, None]
-            r_all += [2 * r, 2 * r + 1]
-            c_all += [c, c]
-            v_all += [d[:, 0], d[:, 1]]
-        return coo_matrix((np.concatenate(v_all), (np.concatenate(r_all), np.concatenate(c_all))), shape=(2 * n, m)).tocsr()
-
-    result = least_squares(residuals, full0[free], jac=jacobian, loss="soft_l1", f_scale=2.0, x_scale="jac",
+    result = least_squares(residuals, full0[free], jac=grouped_jacobian(residuals, groups, n, m), loss="soft_l1", f_scale=2.0, x_scale="jac",
                            method="trf", tr_solver="lsmr", max_nfev=150, xtol=1e-10, ftol=1e-10)
     cams, X = unpack(result.x)
     err = np.linalg.norm(residuals(result.x).reshape(-1, 2), axis=1)
