@@ -152,7 +152,7 @@ def main():
     parser.add_argument("--smplx-frames", type=int, default=24)
     parser.add_argument("--no-blender", action="store_true")
     args = parser.parse_args()
-    print(f"| stage | frames | seconds | frames/s |\n|---|---|---|---|")
+    print("| stage | frames | seconds | frames/s |\n|---|---|---|---|")
     for name, n, t, fps in bench_armature(args.frames):
         print(f"| {name} | {n} | {t:.3f} | {fps:,.0f} |")
     rows, err = bench_smplx(args.smplx_frames)

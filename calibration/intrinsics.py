@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from calibration.boards import Detection
 from calibration.camera import Camera
 from calibration.errors import CalibrationError
 

@@ -207,7 +207,6 @@ def _bundle(cameras, points, uv, seen, refine_focal):
     N = len(pt_ids)
     cam0 = np.stack([np.concatenate([c.rvec, c.tvec, [c.matrix[0, 0] / c.matrix[1, 1]], [c.matrix[1, 1]]])
                      for c in cameras])  # rvec, tvec, fx/fy, fy
-    n_cam = 8 if refine_focal else 6
     free_cam = np.zeros((C, 8), bool)
     free_cam[1:, :6] = True
     if refine_focal:

@@ -36,11 +36,10 @@ from pathlib import Path
 import numpy as np
 
 from mocap.data import Keypoints3D
-from mocap.errors import SettingsError
+from exporters.markers import person_markers
 from mocap.fileio import atomic_write
 from mocap.skeleton.wholebody import GROUPS, NAMES, N_KEYPOINTS
 
-UNITS = {"mm": 1000.0, "cm": 100.0, "m": 1.0}
 _PROCESSOR_INTEL = 84
 _BLOCK = 512
 
@@ -114,16 +113,10 @@ def _parameters(n_points: int, n_frames: int, fps: float, units: str, data_start
 
 def write_c3d(kp: Keypoints3D, path: str | os.PathLike, person: int = 0, units: str = "mm") -> Path:
     """Write one person's 133 keypoints as a C3D file (atomically); see the module doc."""
-    if units not in UNITS:
-        raise SettingsError(f"C3D units must be one of {sorted(UNITS)}, got {units!r}")
-    if not 0 <= person < kp.n_persons:
-        raise SettingsError(f"person {person} does not exist: the keypoints hold {kp.n_persons} person(s)")
-    if kp.xyz.shape[2] != N_KEYPOINTS:
-        raise ValueError(f"write_c3d needs the {N_KEYPOINTS} COCO-WholeBody keypoints, got {kp.xyz.shape[2]}")
+    xyz = person_markers(kp, person, units, "C3D")
     T = kp.n_frames
     if not 0 < T <= 65535:
         raise ValueError(f"C3D holds 1 to 65535 frames (16-bit header), got {T}")
-    xyz = kp.xyz[:, person] * UNITS[units]
     valid = np.isfinite(xyz).all(-1)
     frames = np.zeros((T, N_KEYPOINTS, 4), dtype="<f4")
     frames[..., :3] = np.where(valid[..., None], xyz, 0.0)

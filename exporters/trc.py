@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from mocap.data import WHOLEBODY, Keypoints3D
-from mocap.errors import InputFileError, SettingsError
+from mocap.errors import InputFileError
+from exporters.markers import UNITS, person_markers
 from mocap.fileio import atomic_write, read_text
 from mocap.skeleton.wholebody import INDEX, NAMES, N_KEYPOINTS
 
 AXES_NOTE = "(Y up: world x, z, -y)"
-UNITS = {"m": 1.0, "cm": 100.0, "mm": 1000.0}
 _DECIMALS = {"m": 6, "cm": 4, "mm": 3}
 _KEYS = ("DataRate", "CameraRate", "NumFrames", "NumMarkers", "Units", "OrigDataRate", "OrigDataStartFrame",
          "OrigNumFrames")
@@ -47,15 +47,9 @@ def _rate(fps: float) -> str:
 
 def write_trc(kp: Keypoints3D, path: str | os.PathLike, person: int = 0, units: str = "m") -> Path:
     """Write one person's keypoints as an OpenSim TRC file (atomically); see the module doc."""
-    if units not in UNITS:
-        raise SettingsError(f"TRC units must be one of {sorted(UNITS)}, got {units!r}")
-    if not 0 <= person < kp.n_persons:
-        raise SettingsError(f"person {person} does not exist: the keypoints hold {kp.n_persons} person(s)")
-    if kp.xyz.shape[2] != N_KEYPOINTS:
-        raise ValueError(f"write_trc needs the {N_KEYPOINTS} COCO-WholeBody keypoints, got {kp.xyz.shape[2]}")
-    xyz = kp.xyz[:, person]
+    xyz = person_markers(kp, person, units, "TRC")
     T = xyz.shape[0]
-    yup = np.stack([xyz[..., 0], xyz[..., 2], -xyz[..., 1]], axis=-1) * UNITS[units]
+    yup = np.stack([xyz[..., 0], xyz[..., 2], -xyz[..., 1]], axis=-1)
     yup[~np.isfinite(yup).all(-1)] = np.nan  # a marker is missing as a whole
     rate = _rate(kp.fps)
     header = [
