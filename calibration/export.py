@@ -7,6 +7,7 @@
   OpenCV's pinhole one).
 * ``pose2sim`` / ``anipose``: the native TOML (:func:`calibration.toml_format.write_toml`), which
   both read as it is.
+* ``caliscope``: its ``camera_array.toml`` (:mod:`calibration.caliscope`).
 * ``freemocap``: the anipose layout with translations in millimetres (the unit FreeMoCap's
   calibrations carry with its default board).
 
@@ -21,13 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from calibration.caliscope import dumps_caliscope
 from calibration.errors import CalibrationError
 from calibration.fileio import atomic_write_text
 from calibration.group import CameraGroup
 from calibration.qualisys import _QUALISYS_TO_OPENCV, SENSOR_UNITS_PER_PIXEL
 from calibration.toml_format import write_toml
 
-FORMATS = ("pose2sim", "anipose", "freemocap", "qualisys")
+FORMATS = ("pose2sim", "anipose", "freemocap", "qualisys", "caliscope")
 
 
 def dumps_qualisys(group: CameraGroup) -> str:
@@ -70,6 +72,8 @@ def export_calibration(group: CameraGroup, path: str | os.PathLike, fmt: str) ->
         raise CalibrationError(f"unknown export format {fmt!r}; known: {', '.join(FORMATS)}")
     if fmt == "qualisys":
         return atomic_write_text(path, dumps_qualisys(group))
+    if fmt == "caliscope":
+        return atomic_write_text(path, dumps_caliscope(group))
     if fmt == "freemocap":
         cams = tuple(c.with_pose(c.R, c.tvec * 1000.0) for c in group)
         return write_toml(CameraGroup(cams, group.metadata), path, metadata={"units": "mm"})

@@ -2,7 +2,7 @@
 
 ``load_calibration`` picks the reader from the file name, then from the content:
 
-* ``*.toml`` → anipose / Pose2Sim / FreeMoCap TOML (:func:`calibration.toml_format.read_toml`);
+* ``*.toml`` → anipose / Pose2Sim / FreeMoCap / caliscope TOML (:func:`calibration.toml_format.read_toml`);
 * ``*.qca.txt``, or a file whose text starts with ``<?xml`` or ``<calibration`` → Qualisys
   (:func:`calibration.qualisys.read_qualisys`);
 * a file without either suffix whose text parses as a TOML calibration is read as one too.
@@ -19,7 +19,7 @@ from calibration.group import CameraGroup
 from calibration.qualisys import read_qualisys
 from calibration.toml_format import read_toml, write_toml
 
-SUPPORTED = "anipose / Pose2Sim / FreeMoCap TOML (.toml) or Qualisys XML (.qca.txt)"
+SUPPORTED = "anipose / Pose2Sim / FreeMoCap / caliscope TOML (.toml) or Qualisys XML (.qca.txt)"
 
 
 def load_calibration(path: str | os.PathLike) -> CameraGroup:

@@ -48,6 +48,7 @@ import numpy as np
 
 from calibration.camera import Camera
 from calibration.errors import CalibrationError
+from calibration.caliscope import caliscope_tables, is_caliscope
 from calibration.fileio import atomic_write_text, check_input_file, read_text
 from calibration.group import CameraGroup
 from calibration.rotation import as_rvec
@@ -60,17 +61,18 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def read_toml(path: str | os.PathLike) -> CameraGroup:
-    """Load an anipose / Pose2Sim / FreeMoCap calibration TOML (CalibrationError if malformed)."""
+    """Load an anipose / Pose2Sim / FreeMoCap / caliscope calibration TOML (CalibrationError if malformed)."""
     path = check_input_file(path)
     try:
         document = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise CalibrationError(f"malformed TOML: {exc}", path) from None
-    cameras = []
-    for key, table in document.items():
-        if key == "metadata" or not isinstance(table, dict) or not any(k in table for k in _CAMERA_KEYS):
-            continue
-        cameras.append(_camera_from_table(key, table, path))
+    if is_caliscope(document):
+        tables = caliscope_tables(document, path)
+    else:
+        tables = [(key, table) for key, table in document.items()
+                  if key != "metadata" and isinstance(table, dict) and any(k in table for k in _CAMERA_KEYS)]
+    cameras = [_camera_from_table(key, table, path) for key, table in tables]
     if not cameras:
         problem = "holds no camera table (a table with name, size, matrix, distortions, rotation, translation)"
         raise CalibrationError(problem, path)
@@ -110,7 +112,7 @@ def _camera_from_table(key: str, table: dict, path: Path) -> Camera:
     # fisheye: OpenCV's k1..k4; pinhole: k1, k2, p1, p2[, k3[, k4, k5, k6]]
     dist = field("distortions", ((4,),) if fisheye else ((4,), (5,), (8,)))
     rotation = field("rotation", ((3,), (3, 3)))
-    translation = field("translation", ((3,),))
+    translation = field("translation", ((3,), (3, 1))).reshape(3)  # caliscope may write a column
     if np.any(size <= 0) or np.any(size != np.round(size)):
         raise fail(f"field 'size' must be a positive whole [width, height], got {size.tolist()}")
     try:

@@ -157,6 +157,6 @@ def register(verbs, calibration_actions) -> None:
 
     e = calibration_actions.add_parser("export", help="write a calibration for another tool (Qualisys, Pose2Sim, ...)")
     e.add_argument("file", help="calibration file (TOML or .qca.txt)")
-    e.add_argument("--format", required=True, choices=["pose2sim", "anipose", "freemocap", "qualisys"])
+    e.add_argument("--format", required=True, choices=["pose2sim", "anipose", "freemocap", "qualisys", "caliscope"])
     e.add_argument("-o", "--output", required=True)
     e.set_defaults(func=_cmd_export)
