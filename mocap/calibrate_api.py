@@ -1,9 +1,13 @@
-"""Python functions behind ``mocap calibrate`` and ``mocap calibration board`` (for ``mocap.api``)."""
+"""Python functions behind ``mocap calibrate``, ``mocap calibration board`` and ``mocap calibration
+people`` (re-exported by ``mocap.api``)."""
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
+
+import numpy as np
 
 from calibration.boards import board_from_settings
 from calibration.errors import CalibrationError
@@ -44,3 +48,22 @@ def calibrate_from_keypoints(intrinsics: CameraGroup, keypoints: Keypoints2D, ou
     if output is not None:
         write_toml(group, output)
     return group, result
+
+
+def largest_person(keypoints: Keypoints2D) -> Keypoints2D:
+    """One person per camera and frame: the detection whose confident keypoints span the largest box.
+
+    Calibrating from people needs person p to be the same person in every view, which raw
+    detections do not promise; before cameras are calibrated, the usual rule is that the subject is
+    the person nearest the cameras, hence the largest in each image.
+    """
+    xy = np.where((keypoints.score > 0)[..., None], keypoints.xy, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a person slot with no keypoint is all NaN
+        span = np.nanmax(xy, axis=-2) - np.nanmin(xy, axis=-2)  # (C, T, P, 2)
+    area = np.nan_to_num(span[..., 0] * span[..., 1], nan=-1.0)
+    best = np.argmax(area, axis=-1)[..., None]  # (C, T, 1)
+    pick_xy = np.take_along_axis(keypoints.xy, best[..., None, None], axis=2)
+    pick_score = np.take_along_axis(keypoints.score, best[..., None], axis=2)
+    return Keypoints2D(xy=pick_xy, score=pick_score, camera_names=keypoints.camera_names,
+                       image_sizes=keypoints.image_sizes, layout=keypoints.layout, fps=keypoints.fps)

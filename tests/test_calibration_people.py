@@ -143,3 +143,32 @@ def test_metric_scale_from_one_board_view(scene):
     found = np.linalg.norm(result.cameras[0].position - result.cameras[1].position) * scale
     true = np.linalg.norm(rig[0].position - rig[1].position)
     assert abs(found / true - 1) < 0.005
+
+
+def test_people_calibration_from_the_command_line(tmp_path):
+    """`mocap calibration people`: intrinsics + a person filmed by 4 cameras -> poses like the truth."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import calibration
+    from mocap.synthetic import synthetic_session
+
+    group, kp2d, _ = synthetic_session(120, n_cameras=4, noise_px=0.5, dropout=0.05, bystander=True, seed=21)
+    calibration.save_calibration(group, tmp_path / "intrinsics.toml")  # its poses are not used
+    kp2d.save(tmp_path / "pose2d.npz")
+    repo = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-m", "mocap.cli", "--quiet", "calibration", "people", str(tmp_path / "pose2d.npz"),
+                          "--intrinsics", str(tmp_path / "intrinsics.toml"), "--height", "1.75",
+                          "-o", str(tmp_path / "people.toml")], capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, PYTHONPATH=str(repo)))
+    assert run.returncode == 0, run.stderr
+    assert "largest in each view" in run.stdout
+    found = calibration.load_calibration(tmp_path / "people.toml")
+    # Relative rotations between cameras do not depend on the world frame chosen.
+    for i in range(1, 4):
+        rel_true = group[i].R @ group[0].R.T
+        rel_found = found[i].R @ found[0].R.T
+        angle = np.degrees(np.arccos(np.clip((np.trace(rel_true.T @ rel_found) - 1) / 2, -1, 1)))
+        assert angle < 0.5, (i, angle)

@@ -134,6 +134,26 @@ def _cmd_export(args) -> None:
     print(f"wrote {export_calibration(load_calibration(args.file), args.output, args.format)}")
 
 
+def _cmd_people(args) -> None:
+    from calibration import load_calibration
+    from mocap.calibrate_api import calibrate_from_keypoints, largest_person
+    from mocap.data import Keypoints2D
+    from mocap.io import read_openpose_json
+
+    if len(args.keypoints) == 1 and args.keypoints[0].endswith(".npz"):
+        kp = Keypoints2D.load(args.keypoints[0])
+    else:
+        kp = read_openpose_json(args.keypoints, layout=args.layout, progress=not args.quiet)
+    if kp.n_persons > 1:
+        print(f"{kp.n_persons} people per view at most: using the largest in each view and frame")
+        kp = largest_person(kp)
+    group, result = calibrate_from_keypoints(load_calibration(args.intrinsics), kp, args.output, height=args.height,
+                                             refine_focal=args.refine_focal)
+    scale = f"scaled to a {args.height} m person" if args.height else "scale arbitrary (give --height)"
+    print(f"{len(group)} cameras posed from people, RMS {result.rms:.2f} px, {scale}; world: {result.world_frame}")
+    print(f"wrote {args.output}")
+
+
 def register(verbs, calibration_actions) -> None:
     p = verbs.add_parser("calibrate", help="intrinsics + extrinsics from board images/videos -> calibration.toml")
     p.add_argument("folder", help="one sub-folder of images or one video per camera, named after the camera")
@@ -154,6 +174,15 @@ def register(verbs, calibration_actions) -> None:
     q.add_argument("--pixels-per-square", type=int, default=200, dest="pixels_per_square")
     q.add_argument("-o", "--output", required=True, help="image file (.png)")
     q.set_defaults(func=_cmd_board)
+
+    q = calibration_actions.add_parser("people", help="camera poses from people's 2D keypoints (no board)")
+    q.add_argument("keypoints", nargs="+", help="pose2d.npz, or one OpenPose JSON folder per camera")
+    q.add_argument("--intrinsics", required=True, help="calibration file giving each camera's intrinsics, by name")
+    q.add_argument("--layout", default="body_25", help="layout of OpenPose JSON (body_25, body_25b, ...)")
+    q.add_argument("--height", type=float, default=None, help="the person's height in metres, for the scale")
+    q.add_argument("--refine-focal", action="store_true", help="refine focal lengths too")
+    q.add_argument("-o", "--output", required=True, help="calibration file to write")
+    q.set_defaults(func=_cmd_people)
 
     e = calibration_actions.add_parser("export", help="write a calibration for another tool (Qualisys, Pose2Sim, ...)")
     e.add_argument("file", help="calibration file (TOML or .qca.txt)")
