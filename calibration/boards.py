@@ -21,6 +21,19 @@ import numpy as np
 ARUCO_DICTIONARIES = sorted(name for name in dir(cv2.aruco) if name.startswith("DICT_"))
 
 
+
+def _inner_corners(squares: tuple[int, int], square_size: float) -> np.ndarray:
+    """(N, 3) inner corners of a board of ``squares`` (columns, rows), row by row from the first
+    corner at (1, 1) squares: the corner ids of both board kinds, in the board frame (z = 0)."""
+    cols, rows = squares
+    j, i = np.mgrid[1:rows, 1:cols]
+    xy = np.stack([i.ravel(), j.ravel()], axis=-1) * square_size
+    return np.column_stack([xy, np.zeros(len(xy))])
+
+
+def _extent(squares: tuple[int, int], square_size: float) -> tuple[float, float]:
+    return squares[0] * square_size, squares[1] * square_size
+
 @dataclass(frozen=True)
 class Detection:
     """Board corners found in one image: ``ids`` (N,) int and ``corners`` (N, 2) float pixels."""
@@ -96,15 +109,12 @@ class CharucoBoard:
     @property
     def object_points(self) -> np.ndarray:
         """(N, 3) inner corners in the board frame, indexed by corner id."""
-        cols, rows = self.squares
-        j, i = np.mgrid[1:rows, 1:cols]
-        xy = np.stack([i.ravel(), j.ravel()], axis=-1) * self.square_size
-        return np.column_stack([xy, np.zeros(len(xy))])
+        return _inner_corners(self.squares, self.square_size)
 
     @property
     def extent(self) -> tuple[float, float]:
         """(width, height) of the printed pattern in metres."""
-        return self.squares[0] * self.square_size, self.squares[1] * self.square_size
+        return _extent(self.squares, self.square_size)
 
     def image(self, pixels_per_square: int = 100, margin_squares: float = 0.5) -> np.ndarray:
         """The printable board (grey uint8) with a white margin; corner (x, y) metres lies at pixel
@@ -161,14 +171,11 @@ class Checkerboard:
 
     @property
     def object_points(self) -> np.ndarray:
-        cols, rows = self.inner
-        j, i = np.mgrid[1 : rows + 1, 1 : cols + 1]
-        xy = np.stack([i.ravel(), j.ravel()], axis=-1) * self.square_size
-        return np.column_stack([xy, np.zeros(len(xy))])
+        return _inner_corners(self.squares, self.square_size)
 
     @property
     def extent(self) -> tuple[float, float]:
-        return self.squares[0] * self.square_size, self.squares[1] * self.square_size
+        return _extent(self.squares, self.square_size)
 
     def image(self, pixels_per_square: int = 100, margin_squares: float = 0.5) -> np.ndarray:
         """The printable board (same pixel convention as :meth:`CharucoBoard.image`)."""

@@ -30,3 +30,14 @@ def write_openpose_folder(folder: Path, frames: list[list[list[float]]], prefix:
         data = {"version": 1.3, "people": [{"person_id": [-1], "pose_keypoints_2d": list(p)} for p in people]}
         (folder / f"{prefix}_{t:012d}_keypoints.json").write_text(json.dumps(data))
     return folder
+
+
+@pytest.fixture(scope="session")
+def pose2sim_subject(pose2sim_demo, tmp_path_factory):
+    """The real demo's subject triangulated once for the whole run: (xyz (T, 133, 3), fps)."""
+    from mocap.api import triangulate_openpose
+
+    folders = sorted((pose2sim_demo / "pose2d_openpose_body25b").glob("cam*_json"))
+    out = triangulate_openpose(pose2sim_demo / "calibration" / "Calib.qca.txt", folders,
+                               tmp_path_factory.mktemp("pose2sim_subject"), layout="body_25b", fps=60, progress=False)
+    return out.keypoints.xyz[:, 0], 60.0

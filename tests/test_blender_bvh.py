@@ -66,14 +66,7 @@ def _keypoints(source, request):
     if source == "triangulated":
         group, kp2d, _ = synthetic_session(N_FRAMES, fps=FPS, bystander=True, seed=8)
         return triangulate(group, kp2d).xyz[:, 0], FPS
-    from mocap.api import triangulate_openpose
-
-    demo = request.getfixturevalue("pose2sim_demo")
-    folders = sorted((demo / "pose2d_openpose_body25b").glob("cam*_json"))
-    out = triangulate_openpose(demo / "calibration" / "Calib.qca.txt", folders,
-                               request.getfixturevalue("tmp_path_factory").mktemp("p2s"),
-                               layout="body_25b", fps=60, progress=False)
-    return out.keypoints.xyz[:, 0], 60.0
+    return request.getfixturevalue("pose2sim_subject")
 
 
 @pytest.fixture(scope="module", params=["armature", "human_motion", "triangulated", "pose2sim"])

@@ -68,14 +68,7 @@ def _keypoints(source, request):
         from mocap.synthetic import human_motion
 
         return human_motion(120, 25.0, seed=3), 25.0
-    from mocap.api import triangulate_openpose
-
-    demo = request.getfixturevalue("pose2sim_demo")
-    folders = sorted((demo / "pose2d_openpose_body25b").glob("cam*_json"))
-    out = triangulate_openpose(demo / "calibration" / "Calib.qca.txt", folders,
-                               request.getfixturevalue("tmp_path_factory").mktemp("p2s"),
-                               layout="body_25b", fps=60, progress=False)
-    return out.keypoints.xyz[:, 0], 60.0
+    return request.getfixturevalue("pose2sim_subject")
 
 
 @pytest.fixture(scope="module", params=["human_motion", "pose2sim"])
