@@ -21,18 +21,24 @@ import numpy as np
 ARUCO_DICTIONARIES = sorted(name for name in dir(cv2.aruco) if name.startswith("DICT_"))
 
 
+class _SquareGrid:
+    """What both board kinds share: a grid of ``squares`` (columns, rows) of ``square_size`` metres
+    (each subclass provides those two attributes)."""
 
-def _inner_corners(squares: tuple[int, int], square_size: float) -> np.ndarray:
-    """(N, 3) inner corners of a board of ``squares`` (columns, rows), row by row from the first
-    corner at (1, 1) squares: the corner ids of both board kinds, in the board frame (z = 0)."""
-    cols, rows = squares
-    j, i = np.mgrid[1:rows, 1:cols]
-    xy = np.stack([i.ravel(), j.ravel()], axis=-1) * square_size
-    return np.column_stack([xy, np.zeros(len(xy))])
+    @property
+    def object_points(self) -> np.ndarray:
+        """(N, 3) inner corners in the board frame (z = 0), indexed by corner id: row by row from
+        the first corner at (1, 1) squares."""
+        cols, rows = self.squares
+        j, i = np.mgrid[1:rows, 1:cols]
+        xy = np.stack([i.ravel(), j.ravel()], axis=-1) * self.square_size
+        return np.column_stack([xy, np.zeros(len(xy))])
 
+    @property
+    def extent(self) -> tuple[float, float]:
+        """(width, height) of the printed pattern in metres."""
+        return self.squares[0] * self.square_size, self.squares[1] * self.square_size
 
-def _extent(squares: tuple[int, int], square_size: float) -> tuple[float, float]:
-    return squares[0] * square_size, squares[1] * square_size
 
 @dataclass(frozen=True)
 class Detection:
@@ -70,7 +76,7 @@ def _spacing(corners: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class CharucoBoard:
+class CharucoBoard(_SquareGrid):
     """A ChArUco board: ``squares`` (columns, rows) of chessboard squares with ArUco markers inside.
 
     ``legacy=True`` is the layout of OpenCV < 4.6 (and of boards printed by older tools), which
@@ -106,16 +112,6 @@ class CharucoBoard:
         board.setLegacyPattern(bool(self.legacy))
         return board
 
-    @property
-    def object_points(self) -> np.ndarray:
-        """(N, 3) inner corners in the board frame, indexed by corner id."""
-        return _inner_corners(self.squares, self.square_size)
-
-    @property
-    def extent(self) -> tuple[float, float]:
-        """(width, height) of the printed pattern in metres."""
-        return _extent(self.squares, self.square_size)
-
     def image(self, pixels_per_square: int = 100, margin_squares: float = 0.5) -> np.ndarray:
         """The printable board (grey uint8) with a white margin; corner (x, y) metres lies at pixel
         ``margin + (x, y) / square_size * pixels_per_square - 0.5`` (pixel-centre coordinates)."""
@@ -141,7 +137,7 @@ class CharucoBoard:
 
 
 @dataclass(frozen=True)
-class Checkerboard:
+class Checkerboard(_SquareGrid):
     """A plain checkerboard of ``inner`` (columns, rows) inner corners (not squares).
 
     The whole board must be visible to be detected. When inner columns + rows is odd (4 × 7, the
@@ -168,14 +164,6 @@ class Checkerboard:
     @property
     def squares(self) -> tuple[int, int]:
         return self.inner[0] + 1, self.inner[1] + 1
-
-    @property
-    def object_points(self) -> np.ndarray:
-        return _inner_corners(self.squares, self.square_size)
-
-    @property
-    def extent(self) -> tuple[float, float]:
-        return _extent(self.squares, self.square_size)
 
     def image(self, pixels_per_square: int = 100, margin_squares: float = 0.5) -> np.ndarray:
         """The printable board (same pixel convention as :meth:`CharucoBoard.image`)."""
