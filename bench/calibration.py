@@ -3,12 +3,13 @@
 A 4-camera ring (640×480, principal points 10-40 px off centre, barrel distortion k1 -0.05…-0.25)
 films a ChArUco board in 60 random poses; images are rendered with the true lens model, blur and
 noise (:mod:`calibration.synthetic`). Both tools get the same images (each runs its own detector);
-errors are against the truth: focal length (%), principal point (px), rotation of each camera
-relative to the first (°) and
-after turning the whole found rig onto the truth (°, gauge-free), baseline to the first camera (mm per metre), reprojection RMS (px),
-wall time (s).
+errors are against the truth, worst camera: focal length (%), principal point (px), rotation of
+each camera relative to the first (°) and after turning the whole found rig onto the truth (°,
+gauge-free), baseline to the first camera (mm per metre), reprojection RMS (px), wall time (s).
+``--seeds N`` repeats on N different rigs and board paths and prints the mean and the worst
+over them; the last row is aniposelib's error (or time) over ours.
 
-    python bench/calibration.py [--frames 60] [--size 640x480] [--no-aniposelib]
+    python bench/calibration.py [--frames 60] [--size 640x480] [--seeds 1] [--no-aniposelib]
 """
 
 from __future__ import annotations
@@ -89,32 +90,48 @@ def run_aniposelib(board, rig, images):
     return {**errors(rig, found), "RMS px": float(error), "time s": wall}
 
 
+def scene_images(w: int, h: int, frames: int, close: float, seed: int):
+    board = CharucoBoard((7, 5), 0.1, 0.075, "DICT_4X4_50")
+    rig = camera_ring(4, radius=1.5 * w / 640, height=1.3, target=(0, 0, 1.0), size=(w, h), seed=1 + seed)
+    poses = board_poses(np.array([c.position for c in rig]), board, frames, spread=0.9, tilt_deg=45,
+                        close_fraction=close, close_distance=0.9 * w / 640, seed=seed)
+    renderer = BoardRenderer(board, pixels_per_square=80)
+    images = {c.name: {f"{i:03d}": renderer.render(c, *p, rng=np.random.default_rng(1000 * seed + i))
+                       for i, p in enumerate(poses)} for c in rig}
+    return board, rig, images
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--size", default="640x480")
     parser.add_argument("--close", type=float, default=0.3, help="fraction of board poses close to one camera")
+    parser.add_argument("--seeds", type=int, default=1, help="number of different scenes")
     parser.add_argument("--no-aniposelib", action="store_true")
     args = parser.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
-    board = CharucoBoard((7, 5), 0.1, 0.075, "DICT_4X4_50")
-    rig = camera_ring(4, radius=1.5 * w / 640, height=1.3, target=(0, 0, 1.0), size=(w, h), seed=1)
-    poses = board_poses(np.array([c.position for c in rig]), board, args.frames, spread=0.9, tilt_deg=45,
-                        close_fraction=args.close, close_distance=0.9 * w / 640, seed=0)
-    renderer = BoardRenderer(board, pixels_per_square=80)
-    images = {c.name: {f"{i:03d}": renderer.render(c, *p, rng=np.random.default_rng(i)) for i, p in enumerate(poses)}
-              for c in rig}
-    results = {"ours": run_ours(board, rig, images)}
-    if not args.no_aniposelib:
-        try:
-            results["aniposelib 0.8"] = run_aniposelib(board, rig, images)
-        except Exception as exc:  # report, do not hide, a failure of the other tool
-            print(f"aniposelib failed: {type(exc).__name__}: {exc}")
-    keys = list(next(iter(results.values())))
-    print(f"{args.frames} board poses, 4 cameras {w}×{h}; worst camera shown")
-    print(f"{'':16s}" + "".join(f"{k:>15s}" for k in keys))
-    for name, row in results.items():
-        print(f"{name:16s}" + "".join(f"{row[k]:15.4f}" for k in keys))
+    runs: dict[str, list[dict]] = {}
+    for seed in range(args.seeds):
+        board, rig, images = scene_images(w, h, args.frames, args.close, seed)
+        runs.setdefault("ours", []).append(run_ours(board, rig, images))
+        if not args.no_aniposelib:
+            try:
+                runs.setdefault("aniposelib 0.8", []).append(run_aniposelib(board, rig, images))
+            except Exception as exc:  # report, do not hide, a failure of the other tool
+                print(f"aniposelib failed on scene {seed}: {type(exc).__name__}: {exc}")
+    keys = list(runs["ours"][0])
+    print(f"{args.frames} board poses, 4 cameras {w}×{h}, {args.seeds} scene(s); worst camera per scene")
+    print(f"{'':22s}" + "".join(f"{k:>15s}" for k in keys))
+    means = {}
+    for name, rows in runs.items():
+        table = np.array([[row[k] for k in keys] for row in rows])
+        means[name] = table.mean(0)
+        print(f"{name + (' (mean)' if len(rows) > 1 else ''):22s}" + "".join(f"{v:15.4f}" for v in table.mean(0)))
+        if len(rows) > 1:
+            print(f"{name + ' (worst)':22s}" + "".join(f"{v:15.4f}" for v in table.max(0)))
+    if len(means) == 2:
+        ratio = means["aniposelib 0.8"] / np.maximum(means["ours"], 1e-12)
+        print(f"{'aniposelib / ours':22s}" + "".join(f"{v:14.1f}×" for v in ratio))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,11 @@ sparse Jacobian: a residual depends only on its camera's and its instant's param
 grouped finite differences build the whole Jacobian from 21 evaluations whatever the number of
 views, and the trust-region steps are solved by LSMR on the sparse matrix. 40 evaluations reach
 the optimum to well under 0.01° and 0.01 px on typical rigs.
-After a first solve, corners farther than ``max(4 × median, 0.5 px)`` from their projection
-are dropped (a corner refined onto a marker edge) and the problem is solved again.
+After a first solve (loss scale 1 px, robust to gross errors), corners farther than
+``max(4 × median, 0.05 px)`` from their projection are dropped (a corner locked onto the wrong
+feature), and the problem is solved again with the loss scale at the corners' own noise level,
+so that corners a few σ off weigh less (on rendered truth with 0.01 px corners: rotation errors a
+quarter lower than with the 1 px scale kept).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from scipy.sparse import coo_matrix
 
 from calibration.camera import Camera
 from calibration.rotation import matrix_to_rvec
+MIN_OUTLIER_PX = 0.05
+_F_MEDIANS = 1.7
 
 
 def rodrigues(rvecs: np.ndarray) -> np.ndarray:
@@ -157,7 +162,7 @@ def bundle_adjust(cameras: list[Camera], board_world: dict, detections: dict, ob
         f = cams[ci, 6:10]
         return np.column_stack([f[:, 0] * xd + f[:, 2], f[:, 1] * yd + f[:, 3]])
 
-    def solve(rows, x0):
+    def solve(rows, x0, f_scale):
         def residuals(x):
             cams, brds = unpack(x)
             return (project(cams, brds, rows) - uv[rows]).ravel()
@@ -175,20 +180,22 @@ def bundle_adjust(cameras: list[Camera], board_world: dict, detections: dict, ob
         groups = [(g[g >= 0], cam_col[:, p]) for p, g in enumerate(cam_groups)] + \
                  [(g, brd_col[:, p]) for p, g in enumerate(brd_groups)]
 
-        result = least_squares(residuals, x0, jac=grouped_jacobian(residuals, groups, n, m), loss=loss, f_scale=1.0, x_scale="jac", method="trf",
+        result = least_squares(residuals, x0, jac=grouped_jacobian(residuals, groups, n, m), loss=loss, f_scale=f_scale, x_scale="jac", method="trf",
                                tr_solver="lsmr", xtol=1e-10, ftol=1e-10, gtol=1e-10,
                                max_nfev=40)
         return result.x
 
     rows = np.arange(len(uv))
-    x = solve(rows, full0[free])
+    x = solve(rows, full0[free], 1.0)
     err = np.linalg.norm(project(*unpack(x), rows) - uv, axis=1)
+    median = float(np.median(err))
     # The distance of a 2D Gaussian error exceeds 4× its median once in ~60 000: beyond that (and
-    # beyond half a pixel, so that a perfect fit does not reject good corners) a corner is wrong.
-    inlier = err <= max(4 * np.median(err), 0.5)
-    if not inlier.all():
-        x = solve(rows[inlier], x)
-        err = np.linalg.norm(project(*unpack(x), rows) - uv, axis=1)
+    # beyond MIN_OUTLIER_PX, so that a near-perfect fit keeps its corners) a corner is wrong.
+    inlier = err <= max(4 * median, MIN_OUTLIER_PX)
+    # Solve again on the inliers, with the loss turning linear at ~2σ of the corners' own noise
+    # (σ ≈ median / 1.18) instead of at 1 px: corners a few σ off then weigh less.
+    x = solve(rows[inlier], x, max(_F_MEDIANS * median, 1e-3))
+    err = np.linalg.norm(project(*unpack(x), rows) - uv, axis=1)
     cams, brds = unpack(x)
     out = []
     for ci, cam in enumerate(cameras):

@@ -1,5 +1,6 @@
 """Real checkerboard photos (Pose2Sim demo, 4×7 inner corners, 60 mm) against the lab's Qualisys
-calibration of the same phones: focal lengths agree within 1 % per camera (measured 0.1-0.4 %)."""
+calibration of the same phones: focal lengths agree within 0.6 % per camera (measured 0.01-0.35 %),
+and the corner model fit leaves 0.11-0.14 px of reprojection RMS (0.21-0.25 px with cv2.cornerSubPix)."""
 
 import os
 
@@ -27,7 +28,7 @@ def test_checkerboard_focal_lengths_match_qualisys(pose2sim_demo, tmp_path):
         diff = cam.matrix[0, 0] / ref.matrix[0, 0] - 1
         lines.append(f"{cam.name}: f {cam.matrix[0, 0]:.1f} px vs Qualisys {ref.matrix[0, 0]:.1f} px ({diff:+.2%}), "
                      f"RMS {result.intrinsics[cam.name].rms:.2f} px")
-        assert abs(diff) < 0.01
-        assert abs(cam.matrix[1, 1] / ref.matrix[1, 1] - 1) < 0.01
-        assert result.intrinsics[cam.name].rms < 0.5
+        assert abs(diff) < 0.006
+        assert abs(cam.matrix[1, 1] / ref.matrix[1, 1] - 1) < 0.006
+        assert result.intrinsics[cam.name].rms < 0.2
     print("\n".join(lines))
