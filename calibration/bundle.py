@@ -29,8 +29,9 @@ from scipy.sparse import coo_matrix
 
 from calibration.camera import Camera
 from calibration.rotation import matrix_to_rvec
-MIN_OUTLIER_PX = 0.05
-_F_MEDIANS = 1.7
+
+MIN_OUTLIER_PX = 0.05  # corners closer than this to their projection are never outliers
+_F_MEDIANS = 1.7  # loss scale of the second solve, in medians of the corner errors (≈ 2σ)
 
 
 def rodrigues(rvecs: np.ndarray) -> np.ndarray:

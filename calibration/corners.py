@@ -108,6 +108,11 @@ def fit_corners(gray: np.ndarray, corners: np.ndarray, axes: np.ndarray, *, mark
     if len(q0) == 0:
         return q0.copy(), np.zeros(0, bool)
     axes = np.asarray(axes, float)
+    # A view whose corners all lie on one line gives no second board axis: such corners are
+    # reported as failed (the window below is built from a stand-in map).
+    scale = np.einsum("nij,nij->n", axes, axes)
+    degenerate = ~np.isfinite(scale) | (np.abs(np.linalg.det(np.nan_to_num(axes))) <= 1e-6 * np.nan_to_num(scale))
+    axes = np.where(degenerate[:, None, None], 10.0 * np.eye(2), axes)
     px, py, values, use = _window(np.asarray(gray), q0, axes, marker_margin, halo, max_half)
     # Start: edge normals from the board axes, 1 px of blur, grey levels by linear least squares.
     eu, ev = axes[:, :, 0], axes[:, :, 1]
@@ -144,6 +149,6 @@ def fit_corners(gray: np.ndarray, corners: np.ndarray, axes: np.ndarray, *, mark
         current = np.where(better, new, current)
         damping = np.where(better, damping * 0.3, damping * 10.0)
     q = theta[:, :2]
-    ok = (np.isfinite(q).all(1) & (np.linalg.norm(q - q0, axis=1) < max_move) & (use.sum(1) >= 12)
+    ok = (~degenerate & np.isfinite(q).all(1) & (np.linalg.norm(q - q0, axis=1) < max_move) & (use.sum(1) >= 12)
           & (np.abs(theta[:, 6]) > 5.0) & (theta[:, 4] < 10.0))
     return np.where(ok[:, None], q, q0), ok

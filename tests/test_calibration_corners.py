@@ -77,6 +77,16 @@ def test_flat_patch_fails_instead_of_inventing_a_corner():
     assert np.allclose(found, [[24.0, 24.0]])
 
 
+def test_corners_on_one_line_fail_instead_of_crashing():
+    """A ChArUco view of a single row of corners has no second board axis."""
+    grid = np.column_stack([np.arange(6.0), np.zeros(6)])
+    pixels = grid * 30 + [50.0, 50.0]
+    image = np.random.default_rng(0).normal(120, 2, (120, 300))
+    found, ok = fit_corners(image, pixels, local_axes(grid, pixels))
+    assert not ok.any()
+    assert np.allclose(found, pixels)
+
+
 def test_local_axes_recover_an_affine_board():
     grid = np.stack(np.meshgrid(np.arange(5), np.arange(4)), -1).reshape(-1, 2).astype(float)
     A = np.array([[31.0, -4.0], [6.0, 22.0]])
