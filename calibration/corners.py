@@ -49,12 +49,10 @@ def local_axes(grid: np.ndarray, corners: np.ndarray, *, sigma: float = 1.0) -> 
     return np.transpose(A[:, :2, :], (0, 2, 1))
 
 
-def _window(gray, q0, axes, marker_margin, halo, max_half):
-    """Pixel coordinates, values and a use-mask (n, m) for each corner's window."""
+def _window(gray, q0, axes, marker_margin, halo, half):
+    """Pixel coordinates, values and a use-mask (n, m) for each corner's window of ±``half`` px."""
     h, w = gray.shape
     n = len(q0)
-    span = float(np.abs(axes).sum(2).max())  # px of one square, largest over the view
-    half = int(min(np.ceil(0.5 * span) + 1, max_half))
     o = np.arange(-half, half + 1)
     oy, ox = np.meshgrid(o, o, indexing="ij")
     px = np.round(q0[:, 0]).astype(int)[:, None, None] + ox
@@ -95,43 +93,23 @@ def _model(theta, px, py):
     return value, jac
 
 
-def fit_corners(gray: np.ndarray, corners: np.ndarray, axes: np.ndarray, *, marker_margin: float | None = None,
-                halo: float = 1.0, max_half: int = 8, max_move: float = 2.0,
-                iterations: int = 15) -> tuple[np.ndarray, np.ndarray]:
-    """Refined ``corners`` (N, 2) and a mask of those whose fit succeeded (see the module docstring).
-
-    ``axes`` from :func:`local_axes`; ``marker_margin`` is the white margin between a ChArUco
-    square's edge and its marker, in squares (``(square - marker) / 2 / square``), None for a
-    checkerboard; ``halo`` px of blur kept clear of the markers; ``max_half`` px caps the window.
-    """
-    q0 = np.asarray(corners, float)
-    if len(q0) == 0:
-        return q0.copy(), np.zeros(0, bool)
-    axes = np.asarray(axes, float)
-    # A view whose corners all lie on one line gives no second board axis: such corners are
-    # reported as failed (the window below is built from a stand-in map).
-    scale = np.einsum("nij,nij->n", axes, axes)
-    degenerate = ~np.isfinite(scale) | (np.abs(np.linalg.det(np.nan_to_num(axes))) <= 1e-6 * np.nan_to_num(scale))
-    axes = np.where(degenerate[:, None, None], 10.0 * np.eye(2), axes)
-    px, py, values, use = _window(np.asarray(gray), q0, axes, marker_margin, halo, max_half)
-    # Start: edge normals from the board axes, 1 px of blur, grey levels by linear least squares.
-    eu, ev = axes[:, :, 0], axes[:, :, 1]
-    theta = np.zeros((len(q0), 7))
-    theta[:, :2] = q0
-    theta[:, 2] = np.arctan2(eu[:, 0], -eu[:, 1])  # normal of the edge running along the board's x
-    theta[:, 3] = np.arctan2(ev[:, 0], -ev[:, 1])
-    theta[:, 4] = 1.0
+def _fit(gray, theta, axes, marker_margin, halo, half, iterations):
+    """Levenberg–Marquardt on every corner at once from ``theta`` (n, 7); returns the fitted
+    ``theta`` and each corner's number of pixels used."""
+    px, py, values, use = _window(gray, theta[:, :2], axes, marker_margin, halo, half)
+    # Grey levels for the current geometry by linear least squares: a and b enter linearly.
     shape = _model(theta, px, py)[1][..., 6]  # E1·E2
     basis = np.stack([use, use * shape], -1)
     ata = np.einsum("nmi,nmj->nij", basis, basis) + 1e-9 * np.eye(2)
     atb = np.einsum("nmi,nm->ni", basis, values)
+    theta = theta.copy()
     theta[:, 5:7] = np.linalg.solve(ata, atb[..., None])[..., 0]
 
     def cost(th):
         return (use * (_model(th, px, py)[0] - values) ** 2).sum(1)
 
     current = cost(theta)
-    damping = np.full(len(q0), 1e-3)
+    damping = np.full(len(theta), 1e-3)
     eye = np.eye(7)
     for _ in range(iterations):
         value, jac = _model(theta, px, py)
@@ -148,7 +126,44 @@ def fit_corners(gray: np.ndarray, corners: np.ndarray, axes: np.ndarray, *, mark
         theta = np.where(better[:, None], trial, theta)
         current = np.where(better, new, current)
         damping = np.where(better, damping * 0.3, damping * 10.0)
+    return theta, use.sum(1)
+
+
+def fit_corners(gray: np.ndarray, corners: np.ndarray, axes: np.ndarray, *, marker_margin: float | None = None,
+                halo: float = 1.0, half: int = 8, max_half: int = 16, max_move: float = 2.0,
+                iterations: int = 15) -> tuple[np.ndarray, np.ndarray]:
+    """Refined ``corners`` (N, 2) and a mask of those whose fit succeeded (see the module docstring).
+
+    ``axes`` from :func:`local_axes`; ``marker_margin`` is the white margin between a ChArUco
+    square's edge and its marker, in squares (``(square - marker) / 2 / square``), None for a
+    checkerboard; ``halo`` px of blur kept clear of the markers. The window is ±``half`` px (never
+    beyond half a square); on blurry images, where that is under four blur widths, the fit is
+    repeated once in a window of up to ±``max_half`` px.
+    """
+    q0 = np.asarray(corners, float)
+    if len(q0) == 0:
+        return q0.copy(), np.zeros(0, bool)
+    gray = np.asarray(gray)
+    axes = np.asarray(axes, float)
+    # A view whose corners all lie on one line gives no second board axis: such corners are
+    # reported as failed (the window below is built from a stand-in map).
+    scale = np.einsum("nij,nij->n", axes, axes)
+    degenerate = ~np.isfinite(scale) | (np.abs(np.linalg.det(np.nan_to_num(axes))) <= 1e-6 * np.nan_to_num(scale))
+    axes = np.where(degenerate[:, None, None], 10.0 * np.eye(2), axes)
+    # Start: edge normals from the board axes, 1 px of blur.
+    eu, ev = axes[:, :, 0], axes[:, :, 1]
+    theta = np.zeros((len(q0), 7))
+    theta[:, :2] = q0
+    theta[:, 2] = np.arctan2(eu[:, 0], -eu[:, 1])  # normal of the edge running along the board's x
+    theta[:, 3] = np.arctan2(ev[:, 0], -ev[:, 1])
+    theta[:, 4] = 1.0
+    reach = int(np.ceil(0.5 * np.abs(axes).sum(2).max())) + 1  # half a square, largest over the view
+    first = min(half, reach)
+    theta, used = _fit(gray, theta, axes, marker_margin, halo, first, iterations)
+    wider = min(int(np.ceil(4 * np.median(theta[:, 4]))), max_half, reach)
+    if wider > first:
+        theta, used = _fit(gray, theta, axes, marker_margin, halo, wider, iterations)
     q = theta[:, :2]
-    ok = (~degenerate & np.isfinite(q).all(1) & (np.linalg.norm(q - q0, axis=1) < max_move) & (use.sum(1) >= 12)
+    ok = (~degenerate & np.isfinite(q).all(1) & (np.linalg.norm(q - q0, axis=1) < max_move) & (used >= 12)
           & (np.abs(theta[:, 6]) > 5.0) & (theta[:, 4] < 10.0))
     return np.where(ok[:, None], q, q0), ok
