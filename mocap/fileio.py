@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from calibration.fileio import publish  # one rule for output permissions, shared with calibration/
 from mocap.errors import InputFileError, OutputError
 
 
@@ -26,19 +27,6 @@ def check_output_path(path: str | os.PathLike) -> Path:
     if path.is_dir():
         raise OutputError("is a folder; expected a file name", path)
     return path
-
-
-def publish(tmp: Path, path: Path) -> None:
-    """Rename ``tmp`` over ``path`` with the permissions a plainly created file would get (or the
-    replaced file's own): ``mkstemp`` makes 0600 files, which would hide outputs from other users."""
-    if path.exists():
-        mode = path.stat().st_mode & 0o7777
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 @contextlib.contextmanager

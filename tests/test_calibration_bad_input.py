@@ -120,18 +120,24 @@ def test_settings_from_session_toml(views, tmp_path):
     assert main(["calibrate", str(folder), "--intrinsics-only", "--no-report", "-o", str(out)]) == 0
 
 
-def test_videos_sampled_every_other_frame(views, tmp_path):
-    """One video per camera (file stem = camera name); --every 2 keeps frames 0, 2, 4…"""
-    folder = tmp_path / "videos"
+def _write_videos(views, folder, *, fps, blanks):
+    """One MJPG video per camera: each board picture followed by ``blanks`` frames without it."""
     folder.mkdir()
     for name, imgs in views.items():
         frames = list(imgs.values())
         h, w = frames[0].shape
-        writer = cv2.VideoWriter(str(folder / f"{name}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (w, h))
+        writer = cv2.VideoWriter(str(folder / f"{name}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
         for img in frames:
             writer.write(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))
-            writer.write(np.full((h, w, 3), 110, np.uint8))  # odd frames: no board
+            for _ in range(blanks):
+                writer.write(np.full((h, w, 3), 110, np.uint8))
         writer.release()
+    return folder
+
+
+def test_videos_sampled_every_other_frame(views, tmp_path):
+    """One video per camera (file stem = camera name); --every 2 keeps frames 0, 2, 4…"""
+    folder = _write_videos(views, tmp_path / "videos", fps=10, blanks=1)  # odd frames: no board
     from calibration.pipeline import calibrate_folder
 
     out = tmp_path / "calibration.toml"
@@ -144,17 +150,8 @@ def test_videos_sampled_every_other_frame(views, tmp_path):
 
 
 def test_videos_sampled_at_a_rate(views, tmp_path):
-    folder = tmp_path / "videos"
-    folder.mkdir()
-    for name, imgs in views.items():
-        frames = list(imgs.values())
-        h, w = frames[0].shape
-        writer = cv2.VideoWriter(str(folder / f"{name}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 30, (w, h))
-        for img in frames:  # the board every third frame, at 30 fps: sampling at 10 fps sees it each time
-            writer.write(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))
-            writer.write(np.full((h, w, 3), 110, np.uint8))
-            writer.write(np.full((h, w, 3), 110, np.uint8))
-        writer.release()
+    # The board every third frame, at 30 fps: sampling at 10 fps sees it each time.
+    folder = _write_videos(views, tmp_path / "videos", fps=30, blanks=2)
     out = tmp_path / "calibration.toml"
     assert main(["calibrate", str(folder), *FLAGS, "--rate", "10", "--intrinsics-only", "--no-report",
                  "-o", str(out)]) == 0
