@@ -2,26 +2,53 @@
 
 Arrays are numpy; a missing value is NaN, never 0. Shapes use C cameras, T frames, P persons,
 K keypoints, J joints. Each type checks its shapes when built and saves to / loads from ``.npz``
-(atomically; loading names the file when it is not what it should be).
+(atomically; loading names the file when it is not what it should be). Fields added after a
+type first shipped have defaults, and files written before they existed still load with them.
 """
 
 from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from mocap.errors import InputFileError
 from mocap.fileio import atomic_path
+from mocap.skeleton.wholebody import SWAP_GROUP_NAMES
 
 WHOLEBODY = "coco_wholebody_133"
+
+# Keypoints3D.world_frame: what the axes of the calibration's world are known to be.
+WORLD_FRAMES = ("floor", "z_up", "unaligned")
+# Keypoints3D.source: how each point came to be (see the Keypoints3D docstring for the rule).
+SOURCE_TRIANGULATED, SOURCE_INTERPOLATED, SOURCE_LIFTED = 0, 1, 2
+N_SWAP_GROUPS = len(SWAP_GROUP_NAMES)
 
 
 def _as_float(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float64)
+
+
+def _frame_index(value, n_frames: int) -> np.ndarray:
+    """(T,) source frame numbers, strictly increasing; None means 0, 1, ..., T - 1."""
+    if value is None:
+        return np.arange(n_frames, dtype=np.int64)
+    index = np.asarray(value)
+    if index.size and not np.all(np.mod(index, 1) == 0):
+        raise ValueError("frame_index must hold whole frame numbers")
+    index = index.astype(np.int64)
+    _check("frame_index", index, (n_frames,))
+    if np.any(np.diff(index) <= 0):
+        raise ValueError("frame_index must be strictly increasing")
+    return index
+
+
+def _array_or(value, shape: tuple, dtype, fill) -> np.ndarray:
+    """``value`` as ``dtype``, or an array of ``shape`` holding ``fill`` when None."""
+    return np.full(shape, fill, dtype=dtype) if value is None else np.asarray(value).astype(dtype)
 
 
 def _check(name: str, array: np.ndarray, shape: tuple) -> None:
@@ -40,7 +67,7 @@ class _NpzContract:
         arrays = {"kind": np.array(self._kind)}
         for f in fields(self):
             value = getattr(self, f.name)
-            arrays[f.name] = np.asarray(value)
+            arrays[f.name] = np.array(value, dtype=str) if isinstance(value, tuple) else np.asarray(value)
         with atomic_path(path, suffix=".npz") as tmp:
             np.savez_compressed(tmp, **arrays)
         return Path(path)
@@ -58,11 +85,15 @@ class _NpzContract:
         kind = str(data.pop("kind", ""))
         if kind != cls._kind:
             raise InputFileError(f"holds {kind or 'unknown data'!r}, expected {cls._kind!r}", path)
-        missing = [f.name for f in fields(cls) if f.name not in data]
+        # Fields with a default were added later: older files lack them and get the default.
+        required = [f for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        missing = [f.name for f in required if f.name not in data]
         if missing:
             raise InputFileError(f"missing arrays {missing}", path)
         kwargs = {}
         for f in fields(cls):
+            if f.name not in data:
+                continue
             value = data[f.name]
             if value.ndim == 0:
                 value = value.item()
@@ -82,6 +113,13 @@ class Keypoints2D(_NpzContract):
     ``xy`` (C, T, P, K, 2), ``score`` (C, T, P, K) in [0, 1]; a keypoint that was not detected is
     NaN in ``xy`` and 0 in ``score``. ``image_sizes`` (C, 2) is width, height in pixels.
     Person slot p of one camera is unrelated to slot p of another camera until associated.
+
+    ``frame_index`` (T,): the source video frame of each time step (strictly increasing), so a
+    start, a stride or a synchronization offset survives every later stage; ``fps`` is the rate of
+    the time steps (the video's rate divided by the stride). ``swapped`` (C, T, P, G) records the
+    limbs whose left and right labels a repair exchanged (G = ``SWAP_GROUP_NAMES``: arm, leg,
+    head; see ``mocap.skeleton.SWAP_EXCHANGED`` for the keypoints each moves): ``xy`` and
+    ``score`` hold the repaired labels, and exchanging those limbs back gives the raw output.
     """
 
     xy: np.ndarray
@@ -90,6 +128,8 @@ class Keypoints2D(_NpzContract):
     image_sizes: np.ndarray
     layout: str = WHOLEBODY
     fps: float = 30.0
+    frame_index: np.ndarray | None = None
+    swapped: np.ndarray | None = None
 
     _kind = "Keypoints2D"
 
@@ -105,6 +145,9 @@ class Keypoints2D(_NpzContract):
         if len(self.camera_names) != n_cams:
             raise ValueError(f"{len(self.camera_names)} camera names for {n_cams} cameras")
         _check("image_sizes", self.image_sizes, (n_cams, 2))
+        object.__setattr__(self, "frame_index", _frame_index(self.frame_index, self.xy.shape[1]))
+        object.__setattr__(self, "swapped", _array_or(self.swapped, self.xy.shape[:3] + (N_SWAP_GROUPS,), bool, False))
+        _check("swapped", self.swapped, self.xy.shape[:3] + (N_SWAP_GROUPS,))
 
     @property
     def n_cameras(self) -> int:
@@ -129,6 +172,27 @@ class Keypoints3D(_NpzContract):
 
     ``xyz`` (T, P, K, 3); ``score``, ``reproj_error`` (pixels, mean over the views used) and
     ``n_views`` (T, P, K). A keypoint that could not be triangulated is NaN with ``n_views`` 0.
+    The P axis is the track id.
+
+    ``frame_index`` (T,): the source video frame of each time step (as in :class:`Keypoints2D`).
+    ``world_frame``: "floor" (Z up, z = 0 is the floor), "z_up" (Z up, floor height unknown) or
+    "unaligned" (the calibration's world has no known up: e.g. the first camera's frame, y down).
+    Always metres: calibrations in other units are converted when loaded.
+
+    ``source`` (T, P, K) says how each point came to be, and the other fields follow one rule:
+
+    * ``SOURCE_TRIANGULATED`` (0): from ``n_views`` >= 2 agreeing cameras, with their mean
+      reprojection error (also the code of points that are missing: NaN, ``n_views`` 0);
+    * ``SOURCE_INTERPOLATED`` (1): filled in over time (gap filling, also of removed spikes):
+      ``n_views`` 0, ``reproj_error`` NaN;
+    * ``SOURCE_LIFTED`` (2): from one camera's monocular 3D (single-camera sessions, or fill-in of
+      points fewer than two cameras agreed on): ``n_views`` 1, ``reproj_error`` in that camera.
+
+    What triangulation took from each camera, where known (else the C axis is empty):
+    ``camera_names`` (C,), ``detections`` (C, T, P) the 2D person slot of that camera that became
+    person p (-1: none) and ``view_swaps`` (C, T, P, G) the limbs of that detection triangulation
+    exchanged left for right (G = ``SWAP_GROUP_NAMES``), so overlays and reports can show the
+    repaired 2D labels.
     """
 
     xyz: np.ndarray
@@ -137,6 +201,12 @@ class Keypoints3D(_NpzContract):
     n_views: np.ndarray
     layout: str = WHOLEBODY
     fps: float = 30.0
+    frame_index: np.ndarray | None = None
+    world_frame: str = "z_up"
+    source: np.ndarray | None = None
+    camera_names: tuple[str, ...] = ()
+    detections: np.ndarray | None = None
+    view_swaps: np.ndarray | None = None
 
     _kind = "Keypoints3D"
 
@@ -149,6 +219,17 @@ class Keypoints3D(_NpzContract):
         _check("xyz", self.xyz, (None, None, None, 3))
         for name in ("score", "reproj_error", "n_views"):
             _check(name, getattr(self, name), self.xyz.shape[:3])
+        T, P, K = self.xyz.shape[:3]
+        object.__setattr__(self, "frame_index", _frame_index(self.frame_index, T))
+        if self.world_frame not in WORLD_FRAMES:
+            raise ValueError(f"world_frame must be one of {', '.join(WORLD_FRAMES)}, got {self.world_frame!r}")
+        object.__setattr__(self, "source", _array_or(self.source, (T, P, K), np.uint8, SOURCE_TRIANGULATED))
+        object.__setattr__(self, "camera_names", tuple(str(c) for c in self.camera_names))
+        C = len(self.camera_names)
+        object.__setattr__(self, "detections", _array_or(self.detections, (C, T, P), np.int16, -1))
+        object.__setattr__(self, "view_swaps", _array_or(self.view_swaps, (C, T, P, N_SWAP_GROUPS), bool, False))
+        for name, shape in (("source", (T, P, K)), ("detections", (C, T, P)), ("view_swaps", (C, T, P, N_SWAP_GROUPS))):
+            _check(name, getattr(self, name), shape)
 
     @property
     def n_frames(self) -> int:
@@ -157,6 +238,11 @@ class Keypoints3D(_NpzContract):
     @property
     def n_persons(self) -> int:
         return self.xyz.shape[1]
+
+    @property
+    def floor_known(self) -> bool:
+        """Whether z = 0 is the floor (feet, contacts and exporters can rely on it)."""
+        return self.world_frame == "floor"
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,7 +253,8 @@ class Motion(_NpzContract):
     children); ``offsets`` (J, 3) the rest-pose offset of each joint from its parent in metres (the
     root's is its rest position); ``root_translation`` (T, 3) the root's position per frame;
     ``rotations`` (T, J, 4) local unit quaternions (w, x, y, z) relative to the rest pose.
-    Axes are the world's (Z up); writers convert.
+    Axes are the world's (Z up); writers convert. ``frame_index`` (T,): the source video frame of
+    each time step (as in :class:`Keypoints3D`).
     """
 
     joint_names: tuple[str, ...]
@@ -176,6 +263,7 @@ class Motion(_NpzContract):
     root_translation: np.ndarray
     rotations: np.ndarray
     fps: float = 30.0
+    frame_index: np.ndarray | None = None
 
     _kind = "Motion"
 
@@ -193,6 +281,7 @@ class Motion(_NpzContract):
         _check("rotations", self.rotations, (self.root_translation.shape[0], n, 4))
         if n and (self.parents[0] != -1 or np.any(self.parents[1:] >= np.arange(1, n)) or np.any(self.parents[1:] < 0)):
             raise ValueError("parents must list the root first (-1) and every parent before its children")
+        object.__setattr__(self, "frame_index", _frame_index(self.frame_index, self.rotations.shape[0]))
 
     @property
     def n_frames(self) -> int:

@@ -101,3 +101,43 @@ def test_outputs_get_ordinary_permissions_not_the_temporary_files(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o640
     finally:
         os.umask(umask)
+
+
+def test_files_written_before_the_new_fields_still_load(tmp_path):
+    """frame_index, world_frame, source, the per-camera record (3D) and swapped (2D) came later:
+    a file without them loads with their defaults."""
+    rng = np.random.default_rng(5)
+    for original in (_kp2d(rng), _kp3d(rng), _motion(rng)):
+        new_fields = {"frame_index", "swapped", "world_frame", "source", "camera_names", "detections", "view_swaps"}
+        arrays = {"kind": np.array(original._kind)}
+        for name, value in vars(original).items():
+            if not (name in new_fields and not (isinstance(original, Keypoints2D) and name == "camera_names")):
+                arrays[name] = np.array(value, dtype=str) if isinstance(value, tuple) else np.asarray(value)
+        path = tmp_path / f"{original._kind}.npz"
+        np.savez(path, **arrays)
+        loaded = type(original).load(path)
+        np.testing.assert_array_equal(loaded.frame_index, np.arange(loaded.n_frames))
+        if isinstance(loaded, Keypoints3D):
+            assert loaded.world_frame == "z_up" and not loaded.floor_known
+            assert loaded.source.shape == loaded.n_views.shape and not loaded.source.any()
+            assert loaded.camera_names == () and loaded.detections.shape == (0,) + loaded.xyz.shape[:2]
+        if isinstance(loaded, Keypoints2D):
+            assert loaded.swapped.shape == loaded.score.shape[:3] + (3,) and not loaded.swapped.any()
+
+
+def test_frame_index_is_checked_and_survives_a_round_trip(tmp_path):
+    rng = np.random.default_rng(6)
+    kp = _kp3d(rng)
+    with pytest.raises(ValueError, match="increasing"):
+        Keypoints3D(xyz=kp.xyz, score=kp.score, reproj_error=kp.reproj_error, n_views=kp.n_views,
+                    frame_index=[0, 2, 2, 3, 4, 5])
+    with pytest.raises(ValueError, match="frame_index"):
+        Keypoints3D(xyz=kp.xyz, score=kp.score, reproj_error=kp.reproj_error, n_views=kp.n_views, frame_index=[0, 1])
+    with pytest.raises(ValueError, match="world_frame"):
+        Keypoints3D(xyz=kp.xyz, score=kp.score, reproj_error=kp.reproj_error, n_views=kp.n_views, world_frame="up")
+    strided = Keypoints3D(xyz=kp.xyz, score=kp.score, reproj_error=kp.reproj_error, n_views=kp.n_views,
+                          frame_index=np.arange(10, 22, 2), world_frame="floor", camera_names=["a", "b"])
+    loaded = Keypoints3D.load(strided.save(tmp_path / "p.npz"))
+    np.testing.assert_array_equal(loaded.frame_index, [10, 12, 14, 16, 18, 20])
+    assert loaded.floor_known and loaded.camera_names == ("a", "b")
+    assert loaded.detections.shape == (2, 6, 2) and (loaded.detections == -1).all()

@@ -8,5 +8,5 @@ from mocap.skeleton.mediapipe_face import FACE468_TO_FACE68  # noqa: F401
 from mocap.skeleton.tree import BODY_BONES, BONES, PARENTS, ROOT, bone_lengths  # noqa: F401
 from mocap.skeleton.wholebody import (  # noqa: F401
     BODY, FACE, FACE68_MIRROR, FEET, GROUPS, INDEX, LEFT_HAND, MIRROR, N_KEYPOINTS, NAMES,
-    RIGHT_HAND, SIDES,
+    RIGHT_HAND, SIDES, SWAP_EXCHANGED, SWAP_GROUP_NAMES, SWAP_TESTED,
 )

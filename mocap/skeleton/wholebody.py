@@ -97,3 +97,20 @@ def _sides_and_mirror():
 # SIDES[i]: +1 on the person's left, -1 on the right, 0 on the midline (nose, chin, lip centres...).
 # MIRROR[i]: the keypoint at the mirrored place (left<->right); for flipping images or poses.
 SIDES, MIRROR = _sides_and_mirror()
+
+# --- Limbs a detector can label with the wrong side ----------------------------------------------
+# A detector mixes up whole limbs (both arms, both legs, the eyes and ears), not single joints.
+# SWAP_GROUP_NAMES is the order of the last axis of Keypoints2D.swapped and Keypoints3D.view_swaps.
+# SWAP_TESTED[name]: (left, right) body keypoints on which a swap is judged; SWAP_EXCHANGED[name]:
+# (left, right) every keypoint that moves with the limb when it is put back (an arm takes its hand).
+SWAP_GROUP_NAMES = ("arm", "leg", "head")
+_SWAP_JOINTS = {
+    "arm": ("shoulder", "elbow", "wrist"),
+    "leg": ("hip", "knee", "ankle", "big_toe", "small_toe", "heel"),
+    "head": ("eye", "ear"),
+}
+SWAP_TESTED = {name: (tuple(INDEX[f"left_{j}"] for j in joints), tuple(INDEX[f"right_{j}"] for j in joints))
+               for name, joints in _SWAP_JOINTS.items()}
+SWAP_EXCHANGED = dict(SWAP_TESTED)
+SWAP_EXCHANGED["arm"] = (SWAP_TESTED["arm"][0] + tuple(range(LEFT_HAND.start, LEFT_HAND.stop)),
+                         SWAP_TESTED["arm"][1] + tuple(range(RIGHT_HAND.start, RIGHT_HAND.stop)))
