@@ -27,7 +27,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from mocap.armature import forward_kinematics  # noqa: E402
+from mocap.retarget import forward_kinematics  # noqa: E402
 from mocap.data import Keypoints3D  # noqa: E402
 from mocap.retarget import FINGER_JOINTS, JOINT_NAMES, retarget, whole_body_motion  # noqa: E402
 from mocap.synthetic import human_motion  # noqa: E402

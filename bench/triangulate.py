@@ -16,6 +16,10 @@ Association: time per frame of ``associate`` (cross-view grouping) and of the wh
 stage (association, robust triangulation of 133 keypoints, tracking) for 1, 3 and 5 people seen by
 4 and 6 cameras, with 20 % outlier keypoints and one ghost detection per view.
 
+Crowds: time per frame and peak memory (tracemalloc) of subject selection (association keeping the
+best-supported person) with 5, 10 and 20 people 1.5 m apart, all in all 4 views: the most
+cross-view hypotheses there can be (C(C-1)/2 · P², 2 400 per frame at P = 20).
+
     python bench/triangulate.py [--frames 1000] [--repeat 3] [--ransac-frames 100] [--skip-plain]
 """
 
@@ -25,6 +29,7 @@ import argparse
 import os
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -32,7 +37,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from mocap.data import Keypoints2D  # noqa: E402
 from mocap.synthetic import camera_ring, human_motion, observe  # noqa: E402
-from mocap.triangulate import associate, image_bounds, triangulate, triangulate_dlt, triangulate_robust  # noqa: E402
+from mocap.triangulate import (  # noqa: E402
+    associate, image_bounds, select_subject, triangulate, triangulate_dlt, triangulate_robust,
+)
 
 
 def best_time(fn, repeat: int) -> tuple[float, object]:
@@ -137,12 +144,33 @@ def association_table(n_frames, repeat):
     return rows
 
 
+def crowd_table(n_frames, repeat):
+    """Rows (people, subject selection ms/frame, peak MB) for crowds in 4 views."""
+    rows = []
+    group = camera_ring(4, radius=7.0, seed=1)
+    for n_people in (5, 10, 20):
+        rng = np.random.default_rng(0)
+        grid = [(1.5 * (i - 2) + rng.uniform(-0.2, 0.2), 1.5 * (j - 1.5) + rng.uniform(-0.2, 0.2))
+                for i in range(5) for j in range(4)][:n_people]
+        truth = np.stack([human_motion(n_frames, seed=i, centre=c) for i, c in enumerate(grid)], 1)
+        kp = observe(group, truth, noise_px=0.5, dropout=0.05, seed=0)
+        uv = group.undistort_points(kp.xy)
+        seconds, _ = best_time(lambda: select_subject(group, uv, kp.score), repeat)
+        tracemalloc.start()
+        select_subject(group, uv, kp.score)
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+        rows.append((n_people, 1000 * seconds / n_frames, peak))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--ransac-frames", type=int, default=100, help="frames for the (slow) RANSAC comparison")
     parser.add_argument("--association-frames", type=int, default=200)
+    parser.add_argument("--crowd-frames", type=int, default=26)
     parser.add_argument("--skip-plain", action="store_true", help="only the outlier and association tables")
     args = parser.parse_args()
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -173,6 +201,12 @@ def main() -> None:
     print(f"{header}\n{'-' * len(header)}")
     for n_cams, n_people, t_assoc, t_stage, found, tracks in association_table(args.association_frames, args.repeat):
         print(f"{n_cams:7d} {n_people:6d} {t_assoc:12.2f} {t_stage:14.2f} {found:12.2f} {tracks:6d}")
+
+    print(f"\ncrowds: subject selection, 4 cameras, everyone in every view, {args.crowd_frames} frames")
+    header = f"{'people':>6s} {'ms per frame':>12s} {'peak MB':>8s}"
+    print(f"{header}\n{'-' * len(header)}")
+    for n_people, ms, peak in crowd_table(args.crowd_frames, args.repeat):
+        print(f"{n_people:6d} {ms:12.2f} {peak:8.0f}")
 
 
 def plain_tables(args, group, truth, anipose) -> None:

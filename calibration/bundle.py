@@ -2,9 +2,13 @@
 
 Unknowns: each camera's pose (rotation vector, translation; the first camera is held fixed,
 which fixes the world frame — the board's known size fixes the scale), optionally its intrinsics
-(fx, fy, cx, cy and every distortion coefficient; ``k3`` stays at zero where intrinsics fixed
-it), and the board's pose (board → world) at each instant. Residuals: detected minus projected
-corner, in pixels, for every corner of every view.
+(fx, fy, cx, cy) and its distortion (pinhole k1, k2, p1, p2 and k3 unless intrinsics fixed it at
+zero; fisheye k1..k4), and the board's pose (board → world) at each instant. Residuals: detected
+minus projected corner, in pixels, for every corner of every view, projected through the
+cameras' own lens model (:mod:`calibration.distortion`) with every coefficient they have: what
+is not refined (k4..k6 of an 8-coefficient lens, the skew, anything with ``refine_*=False``)
+takes part in the projection as it is and comes back unchanged, and every camera keeps its
+number of coefficients.
 
 ``scipy.optimize.least_squares`` (trust-region reflective) minimizes them with a robust
 ``soft_l1`` loss (1 px scale) so that a mis-detected corner cannot pull the solution, and a
@@ -27,10 +31,15 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.sparse import coo_matrix
 
-from calibration.camera import Camera
+from calibration.camera import Camera, to_pixels
+from calibration.distortion import distort
 from calibration.rotation import matrix_to_rvec
 
 MIN_OUTLIER_PX = 0.05  # corners closer than this to their projection are never outliers
+# A camera's parameters in the solver: rvec, tvec, fx, fy, cx, cy, skew, then 8 lens coefficients
+# (a fisheye lens's k1..k4 first, the rest zero).
+_FOCAL, _SKEW, _DIST = 6, 10, 11
+N_CAMERA_PARAMS = _DIST + 8
 _F_MEDIANS = 1.7  # loss scale of the second solve, in medians of the corner errors (≈ 2σ)
 
 
@@ -44,26 +53,6 @@ def rodrigues(rvecs: np.ndarray) -> np.ndarray:
     K[:, 1, 0], K[:, 2, 0], K[:, 2, 1] = axis[:, 2], -axis[:, 1], axis[:, 0]
     s, c = np.sin(theta)[:, None, None], np.cos(theta)[:, None, None]
     return np.eye(3) + s * K + (1 - c) * (K @ K)
-
-
-def _distort(x, y, d, fisheye):
-    """Distorted normalized coordinates, per-row coefficients ``d`` (N, 5) (fisheye rows: k1..k4)."""
-    r2 = x * x + y * y
-    k1, k2, p1, p2, k3 = d.T
-    radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
-    xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
-    yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
-    if np.any(fisheye):
-        r = np.sqrt(r2)
-        th = np.arctan(r)
-        t2 = th * th
-        # fisheye rows hold k1..k4 in columns 0..3
-        thd = th * (1 + t2 * (d[:, 0] + t2 * (d[:, 1] + t2 * (d[:, 2] + t2 * d[:, 3]))))
-        scale = np.where(r > 1e-8, thd / np.maximum(r, 1e-12), 1.0)
-        xd = np.where(fisheye, x * scale, xd)
-        yd = np.where(fisheye, y * scale, yd)
-    return xd, yd
-
 
 
 def grouped_jacobian(residuals, groups, n_obs: int, n_params: int):
@@ -111,14 +100,31 @@ class BundleResult:
 
 def _pack_camera(cam: Camera) -> np.ndarray:
     K = cam.matrix
-    d = np.zeros(5)
-    d[: min(5, len(cam.dist))] = cam.dist[:5]
-    return np.concatenate([cam.rvec, cam.tvec, [K[0, 0], K[1, 1], K[0, 2], K[1, 2]], d])
+    d = np.zeros(8)
+    d[: len(cam.dist)] = cam.dist
+    return np.concatenate([cam.rvec, cam.tvec, [K[0, 0], K[1, 1], K[0, 2], K[1, 2], K[0, 1]], d])
+
+
+def _refined_distortion(cam: Camera) -> int:
+    """How many leading lens coefficients bundle adjustment refines: fisheye k1..k4; pinhole
+    k1, k2, p1, p2 and k3 when the camera has a non-zero one (k4..k6 never: a board seen at a
+    few distances cannot tell the rational model's denominator from the numerator)."""
+    if cam.fisheye:
+        return 4
+    return 5 if len(cam.dist) >= 5 and cam.dist[4] != 0 else 4
 
 
 def bundle_adjust(cameras: list[Camera], board_world: dict, detections: dict, object_points: np.ndarray, *,
-                  refine_intrinsics: bool = True, loss: str = "soft_l1") -> BundleResult:
-    """Refine ``cameras`` and ``board_world`` (see the module docstring); ``detections[name][instant]``."""
+                  refine_intrinsics: bool = True, refine_distortion: bool | None = None,
+                  loss: str = "soft_l1") -> BundleResult:
+    """Refine ``cameras`` and ``board_world`` (see the module docstring); ``detections[name][instant]``.
+
+    refine_intrinsics: also refine fx, fy, cx, cy (never the skew).
+    refine_distortion: also refine the lens coefficients listed in the module docstring (default:
+        as ``refine_intrinsics``). The others, and everything with False, come back unchanged.
+    """
+    if refine_distortion is None:
+        refine_distortion = refine_intrinsics
     names = [c.name for c in cameras]
     instants = list(board_world)
     slot = {k: i for i, k in enumerate(instants)}
@@ -135,15 +141,16 @@ def bundle_adjust(cameras: list[Camera], board_world: dict, detections: dict, ob
     obj, uv = np.concatenate(obj), np.concatenate(uv)
     C, B = len(cameras), len(instants)
     fisheye_cam = np.array([c.fisheye for c in cameras])
-    cam0 = np.stack([_pack_camera(c) for c in cameras])  # (C, 15)
+    n_cam = N_CAMERA_PARAMS
+    cam0 = np.stack([_pack_camera(c) for c in cameras])  # (C, n_cam)
     brd0 = np.stack([np.concatenate([matrix_to_rvec(R), t]) for R, t in board_world.values()])  # (B, 6)
-    free_cam = np.zeros((C, 15), bool)
+    free_cam = np.zeros((C, n_cam), bool)
     free_cam[1:, :6] = True
     if refine_intrinsics:
-        free_cam[:, 6:10] = True
+        free_cam[:, _FOCAL:_SKEW] = True
+    if refine_distortion:
         for ci, cam in enumerate(cameras):
-            n_dist = 4 if cam.fisheye else (5 if len(cam.dist) >= 5 and cam.dist[4] != 0 else 4)
-            free_cam[ci, 10 : 10 + n_dist] = True
+            free_cam[ci, _DIST : _DIST + _refined_distortion(cam)] = True
     full0 = np.concatenate([cam0.ravel(), brd0.ravel()])
     free = np.concatenate([free_cam.ravel(), np.ones(B * 6, bool)])
     fisheye_row = fisheye_cam[cam_idx]
@@ -151,17 +158,16 @@ def bundle_adjust(cameras: list[Camera], board_world: dict, detections: dict, ob
     def unpack(x):
         full = full0.copy()
         full[free] = x
-        return full[: C * 15].reshape(C, 15), full[C * 15 :].reshape(B, 6)
+        return full[: C * n_cam].reshape(C, n_cam), full[C * n_cam :].reshape(B, 6)
 
     def project(cams, brds, rows):
         Rc, Rb = rodrigues(cams[:, :3]), rodrigues(brds[:, :3])
         ci, bi = cam_idx[rows], brd_idx[rows]
         Xw = np.einsum("nij,nj->ni", Rb[bi], obj[rows]) + brds[bi, 3:]
         Xc = np.einsum("nij,nj->ni", Rc[ci], Xw) + cams[ci, 3:6]
-        x, y = Xc[:, 0] / Xc[:, 2], Xc[:, 1] / Xc[:, 2]
-        xd, yd = _distort(x, y, cams[ci, 10:15], fisheye_row[rows])
-        f = cams[ci, 6:10]
-        return np.column_stack([f[:, 0] * xd + f[:, 2], f[:, 1] * yd + f[:, 3]])
+        distorted = distort(Xc[:, :2] / Xc[:, 2:], cams[ci, _DIST:], fisheye_row[rows])
+        fx, fy, cx, cy, skew = cams[ci, _FOCAL:_DIST].T
+        return to_pixels(distorted, fx, fy, cx, cy, skew)
 
     def solve(rows, x0, f_scale):
         def residuals(x):
@@ -170,14 +176,15 @@ def bundle_adjust(cameras: list[Camera], board_world: dict, detections: dict, ob
 
         # Sparse Jacobian by grouped finite differences: a corner's two residuals touch only its
         # camera's and its instant's parameters, so parameter p of every camera can be stepped at
-        # once (15 groups), and parameter p of every board pose too (6 groups): 21 evaluations
-        # give the whole Jacobian, whatever the number of cameras and views.
+        # once (one group per camera parameter refined), and parameter p of every board pose too
+        # (6 groups): about 20 evaluations give the whole Jacobian, whatever the number of
+        # cameras and views.
         col_of = np.where(free, np.cumsum(free) - 1, -1)
-        cam_col = col_of[: C * 15].reshape(C, 15)[cam_idx[rows]]  # (n, 15) column or -1
-        brd_col = col_of[C * 15 :].reshape(B, 6)[brd_idx[rows]]  # (n, 6)
+        cam_col = col_of[: C * n_cam].reshape(C, n_cam)[cam_idx[rows]]  # (n, n_cam) column or -1
+        brd_col = col_of[C * n_cam :].reshape(B, 6)[brd_idx[rows]]  # (n, 6)
         n, m = len(rows), int(free.sum())
-        cam_groups = [np.unique(col_of[: C * 15].reshape(C, 15)[:, p]) for p in range(15)]
-        brd_groups = [col_of[C * 15 :].reshape(B, 6)[:, p] for p in range(6)]
+        cam_groups = [np.unique(col_of[: C * n_cam].reshape(C, n_cam)[:, p]) for p in range(n_cam)]
+        brd_groups = [col_of[C * n_cam :].reshape(B, 6)[:, p] for p in range(6)]
         groups = [(g[g >= 0], cam_col[:, p]) for p, g in enumerate(cam_groups)] + \
                  [(g, brd_col[:, p]) for p, g in enumerate(brd_groups)]
 
@@ -200,10 +207,10 @@ def bundle_adjust(cameras: list[Camera], board_world: dict, detections: dict, ob
     cams, brds = unpack(x)
     out = []
     for ci, cam in enumerate(cameras):
-        p = cams[ci]
-        K = np.array([[p[6], 0, p[8]], [0, p[7], p[9]], [0, 0, 1]])
-        dist = p[10:14] if cam.fisheye else p[10:15]
-        out.append(cam.replace(matrix=K, dist=dist, rvec=p[:3], tvec=p[3:6]))
+        fx, fy, cx, cy, skew = cams[ci, _FOCAL:_DIST]
+        K = np.array([[fx, skew, cx], [0, fy, cy], [0, 0, 1]])
+        dist = cams[ci, _DIST : _DIST + len(cam.dist)]  # as many coefficients as the camera had
+        out.append(cam.replace(matrix=K, dist=dist, rvec=cams[ci, :3], tvec=cams[ci, 3:6]))
     Rb = rodrigues(brds[:, :3])
     board_out = {k: (Rb[i], brds[i, 3:]) for i, k in enumerate(instants)}
     e2 = err**2

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from calibration.errors import CalibrationError
 from calibration.group import CameraGroup
+from calibration.toml_values import toml_value
 
 
 def is_caliscope(document: dict) -> bool:
@@ -45,21 +46,19 @@ def caliscope_tables(document: dict, path: Path) -> list[tuple[str, dict]]:
 
 def dumps_caliscope(group: CameraGroup) -> str:
     """``group`` as caliscope's ``camera_array.toml`` text."""
-    from calibration.toml_format import _value
-
     order = ", ".join(f"{i} = {cam.name}" for i, cam in enumerate(group))
     lines = [f"# caliscope camera_array.toml written by mocap; cam_id: {order}"]
     for i, cam in enumerate(group):
         lines += [
             f"[cameras.{i}]",
             f"cam_id = {i}",
-            f"size = {_value(list(cam.size))}",
+            f"size = {toml_value(list(cam.size))}",
             "rotation_count = 0",
-            f"matrix = {_value(cam.matrix)}",
-            f"distortions = {_value(cam.dist)}",
-            f"translation = {_value(cam.tvec)}",
-            f"rotation = {_value(cam.rvec)}",
-            f"fisheye = {_value(cam.fisheye)}",
+            f"matrix = {toml_value(cam.matrix)}",
+            f"distortions = {toml_value(cam.dist)}",
+            f"translation = {toml_value(cam.tvec)}",
+            f"rotation = {toml_value(cam.rvec)}",
+            f"fisheye = {toml_value(cam.fisheye)}",
             "",
         ]
     return "\n".join(lines)

@@ -24,14 +24,7 @@ from functools import cached_property
 
 import numpy as np
 
-from calibration.distortion import (
-    FISHEYE_SIZE,
-    PINHOLE_SIZES,
-    distort_fisheye,
-    distort_pinhole,
-    undistort_fisheye,
-    undistort_pinhole,
-)
+from calibration.distortion import FISHEYE_SIZE, PINHOLE_SIZES, distort, undistort_fisheye, undistort_pinhole
 from calibration.rotation import as_rvec, rvec_to_matrix
 
 
@@ -46,6 +39,14 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     # The dataclass is frozen; its arrays should not be silently editable either.
     array.setflags(write=False)
     return array
+
+
+def to_pixels(distorted: np.ndarray, fx, fy, cx, cy, skew=0.0) -> np.ndarray:
+    """Normalized distorted coordinates ``(..., 2)`` → pixels ``(..., 2)`` through the camera matrix
+    ``[[fx, skew, cx], [0, fy, cy], [0, 0, 1]]``: ``u = fx xd + skew yd + cx``, ``v = fy yd + cy``.
+    The entries are numbers, or arrays broadcasting against the points (one camera per point)."""
+    xd, yd = distorted[..., 0], distorted[..., 1]
+    return np.stack([fx * xd + skew * yd + cx, fy * yd + cy], axis=-1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,12 +147,8 @@ class Camera:
         normalized = np.asarray(normalized, dtype=np.float64)
         if normalized.shape[-1:] != (2,):
             raise ValueError(f"normalized coordinates must have shape (..., 2), got {normalized.shape}")
-        distort = distort_fisheye if self.fisheye else distort_pinhole
-        xd = distort(normalized, self.dist)
         K = self.matrix
-        u = K[0, 0] * xd[..., 0] + K[0, 1] * xd[..., 1] + K[0, 2]
-        v = K[1, 1] * xd[..., 1] + K[1, 2]
-        return np.stack([u, v], axis=-1)
+        return to_pixels(distort(normalized, self.dist, self.fisheye), K[0, 0], K[1, 1], K[0, 2], K[1, 2], K[0, 1])
 
     def undistort_points(self, xy) -> np.ndarray:
         """Distorted pixels ``(..., 2)`` → normalized undistorted coordinates ``(x/z, y/z)`` ``(..., 2)``.

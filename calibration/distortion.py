@@ -19,6 +19,11 @@ default fixed-point ``undistortPoints`` stops after 5 iterations several pixels 
 A point whose solution does not converge, or lies past the fold where the model stops being
 one-to-one (outside any real image), comes back NaN rather than as a wrong answer.
 NaN inputs give NaN outputs and never raise.
+
+This is the one lens model of the package: :class:`~calibration.camera.Camera`, bundle adjustment
+and calibration from people all project through it. Coefficients may be one set ``(n,)`` for
+every point or one set per point ``(..., n)`` (bundle adjustment projects the corners of every
+camera at once); :func:`distort` takes a per-point mix of pinhole and fisheye cameras.
 """
 
 from __future__ import annotations
@@ -36,36 +41,56 @@ _RESIDUAL_TOL = 1e-12
 _FISHEYE_MIN_R = 1e-8
 
 
-def _pinhole_coefficients(dist: np.ndarray) -> np.ndarray:
-    coeffs = np.zeros(8)
-    coeffs[: len(dist)] = dist
-    return coeffs
+def _pinhole_coefficients(dist) -> np.ndarray:
+    """(8, ...) k1, k2, p1, p2, k3, k4, k5, k6 from ``dist`` (n,) or (..., n), missing ones zero:
+    each row broadcasts against the points' leading shape."""
+    dist = np.asarray(dist, dtype=np.float64)
+    coeffs = np.zeros(dist.shape[:-1] + (8,))
+    coeffs[..., : dist.shape[-1]] = dist
+    return np.moveaxis(coeffs, -1, 0)
 
 
-def _pinhole_terms(x: np.ndarray, y: np.ndarray, dist: np.ndarray):
-    """Distorted (xd, yd) and the 2×2 Jacobian d(xd, yd)/d(x, y) of the pinhole model."""
+def _pinhole_terms(x: np.ndarray, y: np.ndarray, dist: np.ndarray, jacobian: bool = True):
+    """Distorted (xd, yd) and, with ``jacobian``, the 2×2 Jacobian d(xd, yd)/d(x, y) of the pinhole
+    model as (j11, j12, j21, j22) (j21 = j12)."""
     k1, k2, p1, p2, k3, k4, k5, k6 = _pinhole_coefficients(dist)
-    r2 = x * x + y * y
-    num = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
-    den = 1 + r2 * (k4 + r2 * (k5 + r2 * k6))
-    radial = num / den
-    # d(radial)/d(r2) by the quotient rule.
-    dnum = k1 + r2 * (2 * k2 + 3 * k3 * r2)
-    dden = k4 + r2 * (2 * k5 + 3 * k6 * r2)
-    dradial = (dnum * den - num * dden) / (den * den)
-    xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
-    yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
-    cross = 2 * x * y * dradial
-    j11 = radial + 2 * x * x * dradial + 2 * p1 * y + 6 * p2 * x
-    j12 = cross + 2 * p1 * x + 2 * p2 * y
-    j21 = cross + 2 * p1 * x + 2 * p2 * y
-    j22 = radial + 2 * y * y * dradial + 6 * p1 * y + 2 * p2 * x
-    return xd, yd, j11, j12, j21, j22
+    xx, yy, xy = x * x, y * y, x * y
+    r2 = xx + yy
+    radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
+    dradial = k1 + r2 * (2 * k2 + 3 * k3 * r2)  # d(radial)/d(r2)
+    if np.any(k4) or np.any(k5) or np.any(k6):  # the rational model's denominator (else it is 1)
+        den = 1 + r2 * (k4 + r2 * (k5 + r2 * k6))
+        dden = k4 + r2 * (2 * k5 + 3 * k6 * r2)
+        radial, dradial = radial / den, (dradial * den - radial * dden) / (den * den)  # quotient rule
+    xd = x * radial + 2 * p1 * xy + p2 * (r2 + 2 * xx)
+    yd = y * radial + p1 * (r2 + 2 * yy) + 2 * p2 * xy
+    if not jacobian:
+        return xd, yd
+    j12 = 2 * (xy * dradial + p1 * x + p2 * y)
+    j11 = radial + 2 * xx * dradial + 2 * p1 * y + 6 * p2 * x
+    j22 = radial + 2 * yy * dradial + 6 * p1 * y + 2 * p2 * x
+    return xd, yd, j11, j12, j12, j22
+
+
+def distort(xy: np.ndarray, dist: np.ndarray, fisheye=False) -> np.ndarray:
+    """Normalized undistorted ``(..., 2)`` → normalized distorted ``(..., 2)`` by either model.
+
+    ``fisheye``: one bool, or one per point (shape ``xy.shape[:-1]``) for points of several
+    cameras; ``dist`` ``(n,)`` or per point ``(..., n)``, a fisheye point's k1..k4 in its first
+    four entries (what follows is ignored).
+    """
+    fisheye = np.asarray(fisheye, dtype=bool)
+    if not fisheye.any():
+        return distort_pinhole(xy, dist)
+    dist = np.asarray(dist, dtype=np.float64)
+    if fisheye.all():
+        return distort_fisheye(xy, dist[..., :FISHEYE_SIZE])
+    return np.where(fisheye[..., None], distort_fisheye(xy, dist[..., :FISHEYE_SIZE]), distort_pinhole(xy, dist))
 
 
 def distort_pinhole(xy: np.ndarray, dist: np.ndarray) -> np.ndarray:
     """Normalized undistorted ``(..., 2)`` → normalized distorted ``(..., 2)``."""
-    xd, yd, *_ = _pinhole_terms(xy[..., 0], xy[..., 1], dist)
+    xd, yd = _pinhole_terms(xy[..., 0], xy[..., 1], dist, jacobian=False)
     return np.stack([xd, yd], axis=-1)
 
 
@@ -96,8 +121,8 @@ def undistort_pinhole(xy_distorted: np.ndarray, dist: np.ndarray) -> np.ndarray:
 
 
 def _fisheye_theta_d(theta: np.ndarray, dist: np.ndarray):
-    """θd(θ) and dθd/dθ of the fisheye model."""
-    k1, k2, k3, k4 = dist
+    """θd(θ) and dθd/dθ of the fisheye model (``dist`` (4,) or (..., 4))."""
+    k1, k2, k3, k4 = np.moveaxis(np.asarray(dist, dtype=np.float64)[..., :4], -1, 0)
     t2 = theta * theta
     poly = 1 + t2 * (k1 + t2 * (k2 + t2 * (k3 + t2 * k4)))
     dpoly = 1 + t2 * (3 * k1 + t2 * (5 * k2 + t2 * (7 * k3 + t2 * 9 * k4)))

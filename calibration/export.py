@@ -26,7 +26,7 @@ from calibration.caliscope import dumps_caliscope
 from calibration.errors import CalibrationError
 from calibration.fileio import atomic_write_text
 from calibration.group import CameraGroup
-from calibration.qualisys import _QUALISYS_TO_OPENCV, SENSOR_UNITS_PER_PIXEL
+from calibration.qualisys import QUALISYS_TO_OPENCV, SENSOR_UNITS_PER_PIXEL
 from calibration.toml_format import write_toml
 
 FORMATS = ("pose2sim", "anipose", "freemocap", "qualisys", "caliscope")
@@ -46,7 +46,7 @@ def dumps_qualisys(group: CameraGroup) -> str:
         box = {"left": "0", "top": "0", "right": str(w - 1), "bottom": str(h - 1)}
         for tag in ("fov_marker", "fov_marker_max", "fov_video", "fov_video_max"):
             ET.SubElement(el, tag, box)
-        M = _QUALISYS_TO_OPENCV @ cam.R  # the inverse of R = diag(1, -1, -1) · M
+        M = QUALISYS_TO_OPENCV @ cam.R  # the inverse of R = diag(1, -1, -1) · M
         transform = {f"r{i + 1}{j + 1}": repr(float(M[i, j])) for i in range(3) for j in range(3)}
         transform.update({k: repr(float(v * 1000.0)) for k, v in zip("xyz", cam.position)})
         ET.SubElement(el, "transform", transform)

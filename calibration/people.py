@@ -16,7 +16,9 @@ Algorithm (incremental structure from motion, then bundle adjustment):
    triangulation), so that cameras that share no view with the first pair still join.
 3. A sparse bundle adjustment (scipy ``least_squares``, robust ``soft_l1`` loss, sparse Jacobian
    by grouped finite differences) refines every camera pose (the first held fixed), every 3D
-   keypoint and, with ``refine_focal``, each camera's focal length.
+   keypoint and, with ``refine_focal``, each camera's focal length. Projection goes through each
+   camera's own lens model with all its coefficients and its skew, none of which is refined:
+   they come back unchanged.
 4. Scale: with ``height`` (metres, of the people), the 95th percentile over time of the distance
    from the ankles' midpoint to the eyes' midpoint is set to 0.897 × height (eye height 0.936 H,
    ankle 0.039 H: Drillis & Contini's body-segment proportions), i.e. people standing upright.
@@ -36,8 +38,9 @@ import cv2
 import numpy as np
 from scipy.optimize import least_squares
 
-from calibration.bundle import _distort, grouped_jacobian, rodrigues
-from calibration.camera import Camera
+from calibration.bundle import grouped_jacobian, rodrigues
+from calibration.camera import Camera, to_pixels
+from calibration.distortion import distort
 from calibration.errors import CalibrationError
 
 # COCO-WholeBody indices (the package stands alone, so they are spelled out here).
@@ -211,9 +214,10 @@ def _bundle(cameras, points, uv, seen, refine_focal):
     free_cam[1:, :6] = True
     if refine_focal:
         free_cam[:, 7] = True
-    dists = np.stack([np.pad(c.dist[:5], (0, 5 - min(5, len(c.dist)))) for c in cameras])
+    dists = np.stack([np.pad(c.dist, (0, 8 - len(c.dist))) for c in cameras])  # every coefficient, as it is
     fish = np.array([c.fisheye for c in cameras])
     cxy = np.stack([c.matrix[:2, 2] for c in cameras])
+    skew = np.array([c.matrix[0, 1] for c in cameras])
     full0 = np.concatenate([cam0.ravel(), points[pt_ids].ravel()])
     free = np.concatenate([free_cam.ravel(), np.ones(3 * N, bool)])
 
@@ -226,10 +230,10 @@ def _bundle(cameras, points, uv, seen, refine_focal):
         cams, X = unpack(x)
         Rc = rodrigues(cams[:, :3])
         Xc = np.einsum("nij,nj->ni", Rc[cam_i], X[pt_j]) + cams[cam_i, 3:6]
-        xd, yd = _distort(Xc[:, 0] / Xc[:, 2], Xc[:, 1] / Xc[:, 2], dists[cam_i], fish[cam_i])
+        distorted = distort(Xc[:, :2] / Xc[:, 2:], dists[cam_i], fish[cam_i])
         fy = cams[cam_i, 7]
         fx = cams[cam_i, 6] * fy
-        return (np.column_stack([fx * xd + cxy[cam_i, 0], fy * yd + cxy[cam_i, 1]]) - obs).ravel()
+        return (to_pixels(distorted, fx, fy, cxy[cam_i, 0], cxy[cam_i, 1], skew[cam_i]) - obs).ravel()
 
     col_of = np.where(free, np.cumsum(free) - 1, -1)
     cam_cols = col_of[: C * 8].reshape(C, 8)

@@ -53,7 +53,7 @@ from calibration.rotation import matrix_to_rvec
 SENSOR_UNITS_PER_PIXEL = 64.0
 # Qualisys camera frame (x right, y up, looking along -z) → OpenCV camera frame (x right, y down,
 # looking along +z): a half turn about x.
-_QUALISYS_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
+QUALISYS_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
 _ROTATION_KEYS = tuple(f"r{i}{j}" for i in (1, 2, 3) for j in (1, 2, 3))
 
 
@@ -148,7 +148,7 @@ def _camera(element: ET.Element, index: int, path: Path) -> Camera:
     transform = _child(element, "transform", name, path)
     qualisys_rotation = np.array([_float(transform, k, name, path) for k in _ROTATION_KEYS]).reshape(3, 3)
     centre = np.array([_float(transform, k, name, path) for k in "xyz"]) / 1000.0
-    R = _QUALISYS_TO_OPENCV @ qualisys_rotation
+    R = QUALISYS_TO_OPENCV @ qualisys_rotation
     try:
         rvec = matrix_to_rvec(R)
     except ValueError as exc:

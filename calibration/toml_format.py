@@ -38,9 +38,7 @@ skipped. A camera table missing ``name`` takes the table's name.
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import tomllib
 from pathlib import Path
 
@@ -52,9 +50,9 @@ from calibration.caliscope import caliscope_tables, is_caliscope
 from calibration.fileio import atomic_write_text, check_input_file, read_text
 from calibration.group import CameraGroup
 from calibration.rotation import as_rvec
+from calibration.toml_values import toml_key, toml_value
 
 _CAMERA_KEYS = ("matrix", "distortions", "rotation", "translation", "size")
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -144,13 +142,13 @@ def dumps_toml(group: CameraGroup, *, metadata: dict | None = None) -> str:
     for i, camera in enumerate(group, start=1):
         lines += [
             f"[cam_{i:0{width}d}]",
-            f"name = {_value(camera.name)}",
-            f"size = {_value(list(camera.size))}",
-            f"matrix = {_value(camera.matrix)}",
-            f"distortions = {_value(camera.dist)}",
-            f"rotation = {_value(camera.rvec)}",
-            f"translation = {_value(camera.tvec)}",
-            f"fisheye = {_value(camera.fisheye)}",
+            f"name = {toml_value(camera.name)}",
+            f"size = {toml_value(list(camera.size))}",
+            f"matrix = {toml_value(camera.matrix)}",
+            f"distortions = {toml_value(camera.dist)}",
+            f"rotation = {toml_value(camera.rvec)}",
+            f"translation = {toml_value(camera.tvec)}",
+            f"fisheye = {toml_value(camera.fisheye)}",
             "",
         ]
     table = {"adjusted": False, "error": 0.0, **group.metadata, **(metadata or {})}
@@ -159,50 +157,7 @@ def dumps_toml(group: CameraGroup, *, metadata: dict | None = None) -> str:
         if value is None:  # TOML has no null; leaving the key out says the same
             continue
         try:
-            lines.append(f"{_key(key)} = {_value(value)}")
+            lines.append(f"{toml_key(key)} = {toml_value(value)}")
         except ValueError as exc:
             raise ValueError(f"metadata {key!r}: {exc}") from None
     return "\n".join(lines) + "\n"
-
-
-def _key(key) -> str:
-    key = str(key)
-    return key if _BARE_KEY.match(key) else _string(key)
-
-
-def _string(text: str) -> str:
-    # TOML basic string: escape quote, backslash and control characters; the rest is UTF-8.
-    out = []
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _value(value) -> str:
-    """One TOML value: bool, int, float (full precision), str, array or inline table."""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    elif isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items() if v is not None) + "}"
-    raise ValueError(f"cannot be written to TOML: {type(value).__name__}")

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 import calibration
-from mocap.api import _make_output_folder, export
+from mocap.api import export
 from exporters import read_bvh
-from mocap.armature import JOINT_NAMES, forward_kinematics, target_positions
+from mocap.fileio import make_output_folder
+from mocap.retarget.body_armature import JOINT_NAMES, forward_kinematics, target_positions
 from mocap.data import Keypoints2D, Keypoints3D
 from mocap.skeleton import GROUPS
 from mocap.synthetic import synthetic_session
@@ -48,12 +49,12 @@ def joint_target_error_mm(motion, kp3d: Keypoints3D, person: int = 0) -> float:
 
 
 def run_demo(folder: str | Path = "mocap_demo", *, n_frames: int = 240, fps: float = 30.0, seed: int = 0) -> DemoResult:
-    folder = _make_output_folder(Path(folder))
-    out = _make_output_folder(folder / "output")
+    folder = make_output_folder(Path(folder))
+    out = make_output_folder(folder / "output")
     group, kp2d, truth = synthetic_session(n_frames, fps=fps, n_cameras=4, noise_px=0.5, dropout=0.05,
                                            bystander=True, seed=seed)
     paths = {"calibration": folder / "calibration" / "calibration.toml"}
-    _make_output_folder(paths["calibration"].parent)
+    make_output_folder(paths["calibration"].parent)
     calibration.save_calibration(group, paths["calibration"])
     paths["pose2d"] = kp2d.save(out / "pose2d.npz")
     n = np.full(truth.shape[:3], 4)

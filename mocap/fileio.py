@@ -29,6 +29,19 @@ def check_output_path(path: str | os.PathLike) -> Path:
     return path
 
 
+def make_output_folder(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` (and its parents) if needed and check that it is writable; returns it.
+    OutputError naming the folder when it cannot be created or written to."""
+    folder = Path(folder) if str(folder) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder ({exc.strerror})", folder) from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError("the output folder is not writable", folder)
+    return folder
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.

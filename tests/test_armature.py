@@ -9,14 +9,14 @@ Blender tests.
 import numpy as np
 import pytest
 
-from mocap import armature as A
+from mocap.retarget import body_armature as A
 from mocap import rotations as rot
 from mocap.data import Keypoints3D
 from mocap.skeleton.wholebody import INDEX
 
 X, Y, Z = np.eye(3)
 # Rest offsets written out from the documented T-pose (Z up, facing -Y, left +X), independently
-# of mocap.armature.rest_offsets.
+# of mocap.retarget.body_armature.rest_offsets.
 LENGTHS = dict(hip=0.095, trunk=0.52, clavicle=0.18, neck=0.2, upper_arm=(0.30, 0.29), forearm=(0.25, 0.26),
                thigh=(0.44, 0.45), shin=(0.41, 0.42), foot=(0.16, 0.17))
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from exporters import write_bvh
-from mocap import armature as A
+from mocap.retarget import body_armature as A
 from test_armature import keypoints3d, synthetic_body
 
 pytestmark = pytest.mark.blender

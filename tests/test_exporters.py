@@ -7,7 +7,7 @@ import pytest
 
 from exporters import csv_columns, read_bvh, read_trc, write_bvh, write_csv, write_npz, write_trc
 from exporters.bvh import COMMENT, bvh_to_world, world_to_bvh
-from mocap import armature as A
+from mocap.retarget import body_armature as A
 from mocap.data import Keypoints3D, Motion
 from mocap.errors import InputFileError, OutputError
 from mocap.skeleton.wholebody import INDEX, NAMES

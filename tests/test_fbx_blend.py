@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from exporters.fbx import write_blend, write_fbx
-from mocap.armature import forward_kinematics
+from mocap.retarget import forward_kinematics
 from mocap.errors import OutputError
 from mocap.retarget import JOINT_NAMES, whole_body_motion
 from mocap.synthetic import human_motion

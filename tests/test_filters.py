@@ -1,5 +1,7 @@
 """Filters over time against signals whose answer is known, and `mocap filter` as a user runs it."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -7,7 +9,7 @@ from mocap.data import Keypoints3D
 from mocap.errors import SettingsError
 from mocap.filters import (RIGID_BONES, FilterSettings, butterworth, despike, fill_gaps, filter_keypoints,
                            foot_contacts, kalman_rts, one_euro, rigidify)
-from mocap.skeleton import BODY_BONES, bone_lengths
+from mocap.skeleton import BODY_BONES, INDEX, bone_lengths
 from mocap.synthetic import human_motion
 
 
@@ -157,7 +159,10 @@ def _walking_feet(n_frames=120, fps=30.0):
 
 def test_foot_contacts_are_the_stance_phases():
     xyz, stance = _walking_feet()
-    contacts = foot_contacts(xyz, fps=30.0)[:, 0]
+    on_floor = replace(_keypoints(xyz), world_frame="floor")  # a floor-aligned calibration: z = 0 is the floor
+    found = foot_contacts(on_floor)
+    contacts = found.contacts[:, 0]
+    assert found.floor_known and (found.floor == 0).all() and "known floor" in found.floor_rule
     # Right at the edges of a stance the speed (central differences) blurs by a frame.
     edge = np.zeros_like(stance)
     edge[1:] |= stance[1:] != stance[:-1]
@@ -166,11 +171,22 @@ def test_foot_contacts_are_the_stance_phases():
     assert contacts.mean() > 0.35
     lifted = xyz.copy()
     lifted[..., 2] += 0.5  # jumping: nothing touches the floor
-    assert not foot_contacts(lifted, fps=30.0).any()
-    # With the floor unknown, each person's own lowest foot level is taken as the floor.
+    assert not foot_contacts(replace(on_floor, xyz=lifted)).contacts.any()
+
+
+def test_the_contact_floor_is_the_known_floor_or_else_estimated_from_the_feet():
+    xyz, stance = _walking_feet()
     raised = xyz.copy()
-    raised[..., 2] += 0.3
-    np.testing.assert_array_equal(foot_contacts(raised, fps=30.0, floor=None), foot_contacts(xyz, fps=30.0))
+    raised[..., 2] += 0.3  # walking on a stage 30 cm above z = 0
+    # Floor known (world_frame "floor"): z = 0 is the floor, so feet 30 cm above it never touch it.
+    known = foot_contacts(replace(_keypoints(raised), world_frame="floor"))
+    assert known.floor_known and not known.contacts.any()
+    # Floor unknown ("z_up"): each foot's own lowest level is taken as the floor, and says so.
+    estimated = foot_contacts(_keypoints(raised))
+    assert not estimated.floor_known and "estimated" in estimated.floor_rule
+    np.testing.assert_allclose(estimated.floor, 0.3, atol=0.01)  # the soles' lowest level over the clip
+    np.testing.assert_array_equal(estimated.contacts,
+                                  foot_contacts(replace(_keypoints(xyz), world_frame="floor")).contacts)
 
 
 def test_filter_keypoints_per_group_settings_and_errors():
@@ -215,3 +231,37 @@ def test_mocap_filter_command_writes_the_filtered_npz_and_trc(tmp_path):
     assert np.nanmean(error) < np.nanmean(np.linalg.norm(noisy - truth, axis=-1))
     assert_user_error(mocap("filter", tmp_path / "pose3d.npz", "--butterworth", 16), "half the frame rate")
     assert_user_error(mocap("filter", tmp_path / "missing.npz", "--butterworth", 6), "missing.npz", "not found")
+
+
+def test_filled_points_say_they_were_interpolated_and_everything_else_is_carried_through():
+    from mocap.data import SOURCE_INTERPOLATED, SOURCE_LIFTED, SOURCE_TRIANGULATED
+
+    truth = human_motion(60, seed=8)[:, None]
+    xyz = truth.copy()
+    wrist, knee = INDEX["left_wrist"], INDEX["right_knee"]
+    xyz[30, 0, wrist] += [0.0, 0.4, 0.0]  # a spike: a wrong two-view match, 40 cm off
+    xyz[40:43, 0, knee] = np.nan  # a gap
+    T, P, K = xyz.shape[:3]
+    source = np.zeros((T, P, K), dtype=np.uint8)
+    source[:, 0, INDEX["nose"]] = SOURCE_LIFTED  # e.g. filled in from one camera by lifting
+    kp = replace(_keypoints(xyz), frame_index=np.arange(500, 560), world_frame="floor", source=source,
+                 camera_names=("a", "b"), detections=np.ones((2, T, P)), view_swaps=np.ones((2, T, P, 3), bool))
+    out = filter_keypoints(kp, FilterSettings(despike=0.2, fill_gaps=5))
+    filled = [(30, wrist), *((t, knee) for t in range(40, 43))]
+    for t, k in filled:
+        assert np.linalg.norm(out.xyz[t, 0, k] - truth[t, 0, k]) < 0.02  # refilled where it belongs
+        assert out.source[t, 0, k] == SOURCE_INTERPOLATED and out.n_views[t, 0, k] == 0
+        assert np.isnan(out.reproj_error[t, 0, k]) and out.score[t, 0, k] == 0
+    untouched = np.ones((T, P, K), bool)
+    for t, k in filled:
+        untouched[t, 0, k] = False
+    assert (out.n_views[untouched] == 4).all() and (out.reproj_error[untouched] == 1).all()
+    assert (out.source[untouched] == source[untouched]).all() and (out.score[untouched] == 1).all()
+    for name in ("frame_index", "detections", "view_swaps"):
+        assert np.array_equal(getattr(out, name), getattr(kp, name)), name
+    assert out.world_frame == "floor" and out.camera_names == ("a", "b")
+    # A spike removed and not filled is simply missing.
+    gone = filter_keypoints(kp, FilterSettings(despike=0.2))
+    assert np.isnan(gone.xyz[30, 0, wrist]).all() and gone.n_views[30, 0, wrist] == 0
+    assert gone.source[30, 0, wrist] == SOURCE_TRIANGULATED and np.isnan(gone.reproj_error[30, 0, wrist])
+    assert (gone.n_views[untouched & np.isfinite(xyz).all(-1)] == 4).all()

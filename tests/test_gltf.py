@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from exporters.gltf import write_gltf
-from mocap.armature import forward_kinematics
+from mocap.retarget import forward_kinematics
 from mocap.errors import SettingsError
 from mocap.retarget import JOINT_NAMES, whole_body_motion
 from mocap.synthetic import human_motion

@@ -77,7 +77,7 @@ def test_the_bystander_is_never_mixed_in(result, pose2sim_demo):
     # The selection never picks the far person (the bystander), in any view or frame.
     score = kp2d.score
     xy = np.where(score[..., None] >= 0.3, kp2d.xy, np.nan)
-    sel = select_subject(group, group.undistort_points(xy), xy, np.where(score >= 0.3, score, 0))
+    sel = select_subject(group, group.undistort_points(xy), np.where(score >= 0.3, score, 0))
     chosen = np.take_along_axis(dist, np.maximum(sel.T, 0)[..., None], -1)[..., 0]
     assert np.nanmax(np.where(sel.T >= 0, chosen, np.nan)) < 100
     assert (sel >= 0).mean() > 0.95

@@ -21,7 +21,7 @@ from exporters import write_bvh
 from exporters.fbx import write_fbx
 from exporters.gltf import write_gltf
 from mocap import rotations as rot
-from mocap.armature import forward_kinematics
+from mocap.retarget import forward_kinematics
 from mocap.retarget import FINGER_JOINTS, JOINT_NAMES, apply_rig, whole_body_motion
 from test_armature import keypoints3d
 

@@ -63,7 +63,7 @@ def test_retarget_locks_feet_with_the_filter_stage_contacts(pose3d, tmp_path):
     result = mocap("retarget", pose3d, "--contacts", tmp_path / "foot_contacts.npz", "-o", tmp_path / "m.npz")
     assert result.returncode == 0, result.stderr
     assert "feet locked: left down 33%, right 0%" in result.stdout
-    from mocap.armature import forward_kinematics
+    from mocap.retarget import forward_kinematics
 
     mocap("retarget", pose3d, "-o", tmp_path / "free.npz")
     locked, free = Motion.load(tmp_path / "m.npz"), Motion.load(tmp_path / "free.npz")

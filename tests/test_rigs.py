@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from exporters import read_bvh, write_bvh
-from mocap.armature import forward_kinematics
+from mocap.retarget import forward_kinematics
 from mocap.errors import SettingsError
 from mocap.retarget import JOINT_NAMES, PRESETS, apply_rig, get_preset, retarget, whole_body_motion
 from mocap.synthetic import human_motion

@@ -64,6 +64,22 @@ def test_every_person_is_one_track_with_no_switches_and_no_ghosts(crowd):
         assert (there & ~present[:, n]).sum() == 0
 
 
+def test_each_track_records_the_detections_of_one_person_in_every_view(crowd):
+    n_cams, scene, kp3d = crowd
+    assert kp3d.camera_names == scene.kp2d.camera_names and kp3d.detections.shape == (n_cams,) + kp3d.xyz.shape[:2]
+    assert np.array_equal(kp3d.frame_index, scene.kp2d.frame_index)
+    c_i, t_i, p_i = np.nonzero(kp3d.detections >= 0)
+    person = scene.identity[c_i, t_i, kp3d.detections[c_i, t_i, p_i]]  # who is behind each recorded detection
+    m = match_tracks(kp3d.xyz, scene.truth)
+    majority = [np.bincount(person[(p_i == p) & (person >= 0)]).argmax() for p in range(kp3d.n_persons)]
+    right = person == np.array(majority)[p_i]
+    print(f"{n_cams} cameras: {right.mean():.1%} of {right.size} recorded detections are their track's person")
+    assert right.mean() > 0.98 and m["id_switches"] == 0
+    # A track is recorded in a frame exactly where it has keypoints.
+    present = np.isfinite(kp3d.xyz).all(-1).any(-1)  # (T, P)
+    assert ((kp3d.detections >= 0).sum(0) >= 2)[present].all() and not (kp3d.detections >= 0)[:, ~present].any()
+
+
 def test_the_crossing_walkers_keep_their_ids_when_they_pass_close():
     scene = crowd_scene(90, n_cameras=4, seed=22, crossing_gap=0.45, false_detections=0)
     kp3d = triangulate(scene.group, scene.kp2d, persons=None, min_score=0.0)

@@ -1,11 +1,13 @@
 """Triangulation against synthetic scenes whose truth is known."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from mocap.data import Keypoints2D
 from mocap.errors import SettingsError
-from mocap.skeleton import BODY, FACE, LEFT_HAND, RIGHT_HAND
+from mocap.skeleton import BODY, FACE, INDEX, LEFT_HAND, RIGHT_HAND
 from mocap.synthetic import camera_ring, human_motion, look_at, observe, synthetic_session
 from mocap.triangulate import select_subject, triangulate, triangulate_dlt
 
@@ -118,7 +120,7 @@ def test_subject_selection_picks_the_subject_in_every_view_where_it_is():
     xy, score = kp.xy.copy(), kp.score.copy()
     xy[3:, :, 0], score[3:, :, 0] = np.nan, 0.0  # other seen by 3 of 5 cameras
     xy[0, :30, 1], score[0, :30, 1] = np.nan, 0.0  # subject not detected by camera 0 for 30 frames
-    sel = select_subject(group, group.undistort_points(xy), xy, score)
+    sel = select_subject(group, group.undistort_points(xy), score)
     assert (sel[:30, 0] == -1).all()  # the bystander is not taken as a stand-in
     assert (sel[30:, 0] == 1).all() and (sel[:, 1:] == 1).all()
 
@@ -147,3 +149,35 @@ def test_keypoints_from_resampled_videos_are_rescaled_to_the_calibration(session
     assert np.nanmean(err) < 2.0
     reference = triangulate(group, kp2d, min_score=0.0)
     np.testing.assert_array_equal(kp3d.n_views, reference.n_views)  # camera 0 still used everywhere
+
+
+def test_the_result_records_frames_cameras_and_which_detection_became_the_subject():
+    from dataclasses import replace
+
+    from mocap.skeleton import SWAP_GROUP_NAMES, SWAP_TESTED
+
+    group, kp2d, truth = synthetic_session(60, n_cameras=4, noise_px=0.5, dropout=0.05, bystander=True, seed=8)
+    # The subject's slot in each view (detections are shuffled): the one on its projection.
+    proj = group.project(truth[:, 0, :17])  # (C, T, 17, 2)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the bystander's empty slots
+        dist = np.nanmedian(np.linalg.norm(kp2d.xy[:, :, :, :17] - proj[:, :, None], axis=-1), axis=-1)
+    slot = np.argmin(np.nan_to_num(dist, nan=np.inf), axis=-1)  # (C, T)
+    xy = kp2d.xy.copy()
+    left, right = (np.array(s) for s in SWAP_TESTED["leg"])
+    c, t = 1, np.arange(20)
+    xy[c, t[:, None], slot[c, t][:, None], left], xy[c, t[:, None], slot[c, t][:, None], right] = (
+        kp2d.xy[c, t[:, None], slot[c, t][:, None], right], kp2d.xy[c, t[:, None], slot[c, t][:, None], left])
+    kp2d = replace(kp2d, xy=xy, frame_index=np.arange(100, 220, 2))
+    kp3d = triangulate(group, kp2d)
+    assert np.array_equal(kp3d.frame_index, kp2d.frame_index) and kp3d.camera_names == kp2d.camera_names
+    assert kp3d.detections.shape == (4, 60, 1) and kp3d.view_swaps.shape == (4, 60, 1, len(SWAP_GROUP_NAMES))
+    assert (kp3d.detections[..., 0] == slot).mean() > 0.98
+    leg = SWAP_GROUP_NAMES.index("leg")
+    # Where the legs are apart in camera 1's image, the exchange is found and recorded there only.
+    apart = np.linalg.norm(proj[1, :20, INDEX["left_knee"]] - proj[1, :20, INDEX["right_knee"]], axis=-1) > 40
+    assert kp3d.view_swaps[1, :20, 0, leg][apart].mean() > 0.9
+    assert not kp3d.view_swaps[1, 20:].any() and not kp3d.view_swaps[[0, 2, 3]].any()
+    assert not kp3d.view_swaps[..., [g for g in range(len(SWAP_GROUP_NAMES)) if g != leg]].any()
+    err = np.linalg.norm(kp3d.xyz - truth, axis=-1) * 1000
+    assert np.nanmedian(err[:20, 0, BODY]) < 3.0  # the legs were put back before triangulating

@@ -44,7 +44,8 @@ def _cmd_filter(args) -> None:
         lengths = bone_lengths(kp.xyz[..., :23, :], limbs)  # (T, P, bones)
         variation = np.nanmedian(np.nanstd(lengths, axis=0) / np.nanmedian(lengths, axis=0))
     print(f"filtered {kp.n_frames} frames, {kp.n_persons} person(s): limb bone-length variation {variation:.1%} "
-          f"(median over bones); feet on the floor {result.contacts.mean():.0%} of the time")
+          f"(median over bones); feet on the floor {result.contacts.mean():.0%} of the time "
+          f"({'the known floor, z = 0' if result.floor_known else 'floor estimated from the feet'})")
     for path in [result.npz, *result.trc, result.contacts_npz]:
         print(f"wrote {path}")
 
@@ -70,7 +71,8 @@ def register(verbs, calibration_actions=None) -> None:
         p.add_argument(f"--{group}-one-euro", type=float, nargs=2, metavar=("MIN_CUTOFF", "BETA"),
                        help=f"own one-euro filter for the {group}")
     p.add_argument("--contact-height", type=float, default=0.05, metavar="M",
-                   help="a foot within this height of the floor (z = 0) may be in contact")
+                   help="a foot within this height of the floor (z = 0 when the calibration is floor-aligned, "
+                        "else each foot's lowest level) may be in contact")
     p.add_argument("--contact-speed", type=float, default=0.3, metavar="M/S",
                    help="... and moving slower than this")
     p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS)

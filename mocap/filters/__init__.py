@@ -7,9 +7,18 @@ face, hands; each may have its own :class:`FilterSettings`), in this order:
    filling (:func:`fill_gaps`: linear or cubic, up to N frames),
 2. one smoother: zero-phase Butterworth (:func:`butterworth`), the causal one-euro filter
    (:func:`one_euro`, for live use) or a Kalman filter with RTS smoother (:func:`kalman_rts`),
-3. rigidification (:func:`rigidify`: each person's rigid bones at constant length).
+3. rigidification (:func:`rigidify`: each person's rigid bones at constant length,
+   :mod:`mocap.filters.bones`).
 
-:func:`foot_contacts` tells when each foot stands on the floor, for foot locking downstream.
+Points the filter fills in follow the :class:`~mocap.data.Keypoints3D` rule for interpolated
+points: a point that was missing, or removed as a spike, and is filled by gap filling gets
+``source = SOURCE_INTERPOLATED``, ``n_views`` 0, a NaN ``reproj_error`` and a score of 0 (no camera
+saw it there); a removed spike left unfilled is missing (NaN, ``n_views`` 0, ``source``
+``SOURCE_TRIANGULATED``, the code of missing points). Every other field is carried through as it
+is (frame numbers, world frame, the per-camera record of triangulation).
+
+:func:`foot_contacts` (:mod:`mocap.filters.contacts`) tells when each foot stands on the floor,
+for foot locking downstream.
 """
 
 from __future__ import annotations
@@ -18,14 +27,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mocap.data import Keypoints3D
+from mocap.data import SOURCE_INTERPOLATED, SOURCE_TRIANGULATED, Keypoints3D
 from mocap.errors import SettingsError
+from mocap.filters.bones import RIGID_BONES, bone_lengths_median, rigidify
+from mocap.filters.contacts import FootContacts, foot_contacts
 from mocap.filters.gaps import GAP_METHODS, despike, fill_gaps
-from mocap.filters.skeleton import RIGID_BONES, bone_lengths_median, foot_contacts, rigidify
 from mocap.filters.smoothing import butterworth, butterworth_padlen, kalman_rts, one_euro
 
 __all__ = ["FilterSettings", "filter_keypoints", "despike", "fill_gaps", "butterworth", "one_euro", "kalman_rts",
-           "rigidify", "foot_contacts", "bone_lengths_median", "RIGID_BONES", "KEYPOINT_GROUPS"]
+           "rigidify", "foot_contacts", "FootContacts", "bone_lengths_median", "RIGID_BONES", "KEYPOINT_GROUPS"]
 
 # The groups that can have their own settings, as keypoint indices of COCO-WholeBody 133.
 KEYPOINT_GROUPS = {"body": np.arange(0, 23), "face": np.arange(23, 91), "hands": np.arange(91, 133)}
@@ -85,18 +95,22 @@ class FilterSettings:
             raise SettingsError(f"{where}: kalman takes (noise, acceleration), got {self.kalman}")
 
 
-def _smooth(xyz: np.ndarray, s: FilterSettings, fps: float) -> np.ndarray:
+def _smooth(xyz: np.ndarray, s: FilterSettings, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """One keypoint group (T, P, k, 3) filtered over time, and which of its points gap filling
+    filled (T, P, k): missing in the input or removed as a spike, present after the fill."""
     if s.despike is not None:
         xyz = despike(xyz, threshold=s.despike)
+    absent = ~np.isfinite(xyz).all(-1)
     if s.fill_gaps:
         xyz = fill_gaps(xyz, max_gap=s.fill_gaps, method=s.gap_method)
+    filled = absent & np.isfinite(xyz).all(-1)
     if s.butterworth is not None:
         xyz = butterworth(xyz, fps=fps, cutoff=s.butterworth, order=s.butterworth_order)
     elif s.one_euro is not None:
         xyz = one_euro(xyz, fps=fps, min_cutoff=s.one_euro[0], beta=s.one_euro[1])
     elif s.kalman is not None:
         xyz = kalman_rts(xyz, fps=fps, noise=s.kalman[0], acceleration=s.kalman[1])
-    return xyz
+    return xyz, filled
 
 
 def filter_keypoints(kp3d: Keypoints3D, settings: FilterSettings, *, face: FilterSettings | None = None,
@@ -104,8 +118,8 @@ def filter_keypoints(kp3d: Keypoints3D, settings: FilterSettings, *, face: Filte
     """Filter every person's keypoints over time (see module docstring).
 
     settings: for the body and feet, and for the face and hands unless they get their own.
-    Keypoints that were filled in have ``n_views`` 0 and no reprojection error, removed spikes
-    that were not filled are NaN with ``n_views`` 0; the other fields are kept.
+    Filled-in points are marked as interpolated and removed spikes that were not filled are
+    missing (the rule in the module docstring); every other field is kept.
     """
     per_group = {"body": settings, "face": face or settings, "hands": hands or settings}
     if kp3d.xyz.shape[2] < 133:
@@ -113,14 +127,19 @@ def filter_keypoints(kp3d: Keypoints3D, settings: FilterSettings, *, face: Filte
     for name, s in per_group.items():
         s.check(kp3d.n_frames, kp3d.fps, name)
     xyz = kp3d.xyz.copy()
+    filled = np.zeros(xyz.shape[:3], dtype=bool)
     for name, s in per_group.items():
         k = KEYPOINT_GROUPS[name]
-        xyz[:, :, k] = _smooth(kp3d.xyz[:, :, k], s, kp3d.fps)
+        xyz[:, :, k], filled[:, :, k] = _smooth(kp3d.xyz[:, :, k], s, kp3d.fps)
     rigid = [KEYPOINT_GROUPS[n] for n, s in per_group.items() if s.rigidify]
     if rigid:
         xyz = rigidify(xyz, keypoints=np.concatenate(rigid))
-    before, after = np.isfinite(kp3d.xyz).all(-1), np.isfinite(xyz).all(-1)
-    changed = before != after  # filled in, or removed as a spike
-    return replace(kp3d, xyz=xyz, n_views=np.where(changed, 0, kp3d.n_views),
-                   reproj_error=np.where(changed, np.nan, kp3d.reproj_error),
-                   score=np.where(after, kp3d.score, 0.0))
+    present = np.isfinite(xyz).all(-1)
+    filled &= present
+    # Interpolated points, and points that are gone (removed spikes): no view stands behind them.
+    unseen = filled | ~present
+    return replace(kp3d, xyz=xyz, n_views=np.where(unseen, 0, kp3d.n_views),
+                   reproj_error=np.where(unseen, np.nan, kp3d.reproj_error),
+                   score=np.where(unseen, 0.0, kp3d.score),
+                   source=np.where(filled, SOURCE_INTERPOLATED,
+                                   np.where(present, kp3d.source, SOURCE_TRIANGULATED)).astype(np.uint8))

@@ -1,9 +1,8 @@
 """Foot locking: pin each ankle where the foot stands, bending the leg to reach it (two-bone IK).
 
 Input: a whole-body (or body) :class:`Motion` with our joint names and a boolean contact array
-(T, 2) for the left and right foot, normally from the filter stage; :func:`detect_contacts` is
-a small fallback detector on the keypoints (a foot is down when its lowest point is near the
-floor and barely moving).
+(T, 2) for the left and right foot, from the one foot-contact detector
+(:func:`mocap.filters.foot_contacts`, which the filter stage also writes to foot_contacts.npz).
 
 Per foot and per contact span, the lock point is the median ankle position over the span. The
 ankle target is the animated ankle blended toward the lock point: fully inside the span, and
@@ -24,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from mocap import rotations as rot
-from mocap.armature import _unit, forward_kinematics
+from mocap.retarget.kinematics import forward_kinematics, unit
 from mocap.data import Motion
 
 
@@ -32,27 +31,6 @@ def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) of each run of True."""
     edges = np.diff(np.r_[0, mask.astype(int), 0])
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
-
-
-def detect_contacts(xyz: np.ndarray, fps: float, speed: float = 0.25, height: float = 0.05) -> np.ndarray:
-    """(T, 2) contacts from one person's keypoints (T, 133, 3): a foot is down when its lowest
-    point (ankle, heel, big or small toe) is within ``height`` metres of its 5th height percentile
-    over the take (the floor under that foot) and its fastest point moves slower than ``speed``
-    m/s. Frames where the foot is not seen are not contacts."""
-    from mocap.skeleton.wholebody import INDEX
-
-    out = np.zeros((xyz.shape[0], 2), dtype=bool)
-    for k, side in enumerate(("left", "right")):
-        feet = xyz[:, [INDEX[f"{side}_{p}"] for p in ("ankle", "heel", "big_toe", "small_toe")]]  # (T, 4, 3)
-        low = np.nanmin(np.where(np.isfinite(feet[..., 2]), feet[..., 2], np.inf), axis=1)
-        seen = np.isfinite(low)
-        if not seen.any() or len(low) < 2:
-            continue
-        vel = np.linalg.norm(np.gradient(feet, axis=0), axis=-1) * fps
-        fastest = np.max(np.nan_to_num(vel, nan=np.inf), axis=1)
-        floor = np.percentile(low[seen], 5)
-        out[:, k] = seen & (low < floor + height) & (fastest < speed)
-    return out
 
 
 def lock_feet(motion: Motion, contacts: np.ndarray, blend: int = 5) -> Motion:
@@ -86,9 +64,9 @@ def lock_feet(motion: Motion, contacts: np.ndarray, blend: int = 5) -> Motion:
         l1, l2 = np.linalg.norm(motion.offsets[knee]), np.linalg.norm(motion.offsets[ankle])
         to_target = target - H
         d = np.clip(np.linalg.norm(to_target, axis=-1), abs(l1 - l2) + 1e-6, l1 + l2 - 1e-6)
-        u = _unit(to_target)
+        u = unit(to_target)
         pole = (K - H) - np.sum((K - H) * u, -1, keepdims=True) * u
-        pole = _unit(np.where(np.linalg.norm(pole, axis=-1, keepdims=True) > 1e-9, pole, K - H))
+        pole = unit(np.where(np.linalg.norm(pole, axis=-1, keepdims=True) > 1e-9, pole, K - H))
         a_ = (l1 * l1 - l2 * l2 + d * d) / (2 * d)
         h_ = np.sqrt(np.maximum(l1 * l1 - a_ * a_, 0.0))
         K_new = H + a_[:, None] * u + h_[:, None] * pole

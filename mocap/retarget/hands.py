@@ -24,7 +24,7 @@ the **palm plane**, not from the finger itself: a finger flexes about the palm's
 the lateral axis of the wrist frame is the twist hint of every finger bone (rest secondary -Y);
 the thumb, which flexes across the palm, takes the back-of-hand normal (rest +Z). A straight
 finger therefore never spins, and a curled one has no degenerate frame. Missing keypoints carry
-the previous local rotation, as in :mod:`mocap.armature`; a hand never seen stays in rest.
+the previous local rotation, as in :mod:`mocap.retarget.body_armature`; a hand never seen stays in rest.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from mocap import rotations as rot
-from mocap.armature import _carry, _unit
+from mocap.retarget.kinematics import hold_last_valid, unit
 from mocap.skeleton.wholebody import FINGERS, INDEX
 
 SIDES = (("left", 1.0), ("right", -1.0))
@@ -52,7 +52,7 @@ def finger_joints(side: str) -> tuple[str, ...]:
 def _rest_axes(finger: str, sign: float) -> tuple[np.ndarray, np.ndarray]:
     """(rest bone direction, rest twist axis) of a finger's bones."""
     if finger == "thumb":
-        return _unit(sign * _X - _Y), _Z
+        return unit(sign * _X - _Y), _Z
     return sign * _X, -_Y
 
 
@@ -95,7 +95,7 @@ def hand_rotations(xyz: np.ndarray, wrist_world: np.ndarray, side: str, sign: fl
             primary = k(f"{finger}{j + 1}") - k(f"{finger}{j}")
             valid = np.isfinite(primary).all(-1) & (np.linalg.norm(np.nan_to_num(primary), axis=-1) > 1e-9)
             safe = np.where(valid[:, None], primary, rot.rotate(parent_world, rest_p))
-            p = _unit(safe)
+            p = unit(safe)
             h_perp = hint - np.sum(hint * p, -1, keepdims=True) * p
             # Where the bone lies along the hint (a thumb pointing into the palm) the twist is
             # undefined: take the parent's frame turned by the shortest arc (no spin).
@@ -103,7 +103,7 @@ def hand_rotations(xyz: np.ndarray, wrist_world: np.ndarray, side: str, sign: fl
             small = np.linalg.norm(h_perp, axis=-1, keepdims=True) < 0.05
             h = np.where(small, rot.rotate(swing, rest_s), h_perp)
             target = rot.from_two_axes(safe, h, rest_p, rest_s)
-            local = _carry(rot.multiply(rot.conjugate(parent_world), target), valid, ident[0])
+            local = hold_last_valid(rot.multiply(rot.conjugate(parent_world), target), valid, ident[0])
             local = rot.make_continuous(local)
             out[f"{side}_{finger}{j}"] = local
             parent_world = rot.multiply(parent_world, local)

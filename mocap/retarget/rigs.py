@@ -31,7 +31,7 @@ import numpy as np
 from mocap import rotations as rot
 from mocap.data import Motion
 from mocap.errors import SettingsError
-from mocap.retarget.wholebody import JOINT_NAMES
+from mocap.retarget.wholebody_armature import JOINT_NAMES
 
 _FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 _SIDES = ("left", "right")

@@ -3,7 +3,8 @@
 ``triangulate(group, kp2d)`` undistorts every observation, then
 
 1. finds who is who across views: the subject only (``persons=1``,
-   :mod:`mocap.triangulate.subject`) or everyone (:mod:`mocap.triangulate.association`);
+   :mod:`mocap.triangulate.subject`) or everyone (:mod:`mocap.triangulate.association`), both
+   scored by :mod:`mocap.triangulate.matching`;
 2. triangulates every keypoint of every person with confidence weights, leaving out views that
    disagree with the others (:mod:`mocap.triangulate.robust`), and puts back limbs a view saw with
    left and right exchanged;
@@ -11,7 +12,12 @@
    the output's P axis is the track id.
 
 Observations below ``min_score`` are ignored; a keypoint seen by fewer than ``min_views``
-(agreeing) cameras stays NaN.
+(agreeing) cameras stays NaN. Every geometric test projects through
+:func:`mocap.triangulate.projection.project` (normalized coordinates, no lens model in the loops).
+
+The result carries the 2D input's ``frame_index`` and ``camera_names`` and records, per camera,
+which 2D detection became each person (``detections``) and which of its limbs were put back
+(``view_swaps``, in ``mocap.skeleton.SWAP_GROUP_NAMES`` order).
 """
 
 from __future__ import annotations
@@ -22,14 +28,16 @@ import numpy as np
 
 from mocap.data import Keypoints2D, Keypoints3D
 from mocap.errors import SettingsError
+from mocap.skeleton import SWAP_GROUP_NAMES
 from mocap.triangulate.association import associate
 from mocap.triangulate.dlt import reprojection_errors, triangulate_dlt
+from mocap.triangulate.projection import image_bounds, project
 from mocap.triangulate.robust import detect_swaps, triangulate_robust, unswap
 from mocap.triangulate.subject import select_subject
 from mocap.triangulate.tracking import track_people
 
 __all__ = ["triangulate", "triangulate_dlt", "triangulate_robust", "detect_swaps", "select_subject", "associate",
-           "track_people", "reprojection_errors", "to_calibration_pixels", "image_bounds"]
+           "track_people", "reprojection_errors", "to_calibration_pixels", "image_bounds", "project"]
 
 
 def to_calibration_pixels(xy: np.ndarray, image_sizes: np.ndarray, group) -> np.ndarray:
@@ -51,19 +59,6 @@ def to_calibration_pixels(xy: np.ndarray, image_sizes: np.ndarray, group) -> np.
                           f"calibration is for {cam.size[0]}x{cam.size[1]}; rescaling them", stacklevel=3)
     shape = (-1,) + (1,) * (xy.ndim - 2) + (2,)
     return (xy + 0.5) * scale.reshape(shape) - 0.5
-
-
-def image_bounds(group) -> np.ndarray:
-    """(C, 4) each camera's image extent in normalized coordinates: u_min, v_min, u_max, v_max
-    (the undistorted corners' box; association uses it to tell where a camera could see someone)."""
-    bounds = []
-    for cam in group.cameras:
-        w, h = cam.size
-        corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1], [w / 2, 0], [w / 2, h - 1],
-                            [0, h / 2], [w - 1, h / 2]], dtype=float)
-        uv = cam.undistort_points(corners)
-        bounds.append([uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max()])
-    return np.array(bounds)
 
 
 def triangulate(group, kp2d: Keypoints2D, *, persons: int | None = 1, min_score: float = 0.3, min_views: int = 2,
@@ -117,7 +112,7 @@ def triangulate(group, kp2d: Keypoints2D, *, persons: int | None = 1, min_score:
     focal = np.array([cam.matrix[0, 0] for cam in group.cameras])
 
     if persons == 1:
-        sel = select_subject(group, uv, xy, score, max_error=max_association_error)[:, None]  # (T, 1, C)
+        sel = select_subject(group, uv, score, max_error=max_association_error)[:, None]  # (T, 1, C)
     else:
         sel = associate(extr, uv, score, focal, max_error=max_association_error, min_views=min_views,
                         bounds=image_bounds(group))  # (T, M, C)
@@ -134,12 +129,17 @@ def triangulate(group, kp2d: Keypoints2D, *, persons: int | None = 1, min_score:
     solve = dict(focal=focal, threshold_px=max_reprojection_error, min_views=min_views, method=outlier_method,
                  keep_inconsistent_pairs=persons == 1)
     xyz, used = triangulate_robust(extr, uv_s, w_s, **solve)  # (T, M, K, 3), (C, T, M, K)
+    detections = np.moveaxis(sel, -1, 0)  # (C, T, M) the 2D slot of each group, -1: none
+    swapped = np.zeros(detections.shape + (len(SWAP_GROUP_NAMES),), dtype=bool)
     if fix_swaps and xyz.size:
         swaps = detect_swaps(extr, xyz, uv_s, focal, threshold_px=max_reprojection_error, used=used)
         if any(m.any() for m in swaps.values()):
             uv_s, xy_s = unswap(uv_s, swaps), unswap(xy_s, swaps)
             w_s = unswap(w_s[..., None], swaps)[..., 0]
             xyz, used = triangulate_robust(extr, uv_s, w_s, **solve)
+            for g, name in enumerate(SWAP_GROUP_NAMES):
+                if name in swaps:
+                    swapped[..., g] = swaps[name]
     n_views = used.sum(0)
     ok = np.isfinite(xyz).all(-1)
     err = np.where(used, reprojection_errors(group.project(xyz), xy_s), 0.0)
@@ -163,7 +163,16 @@ def triangulate(group, kp2d: Keypoints2D, *, persons: int | None = 1, min_score:
         for target, source in zip(out, (xyz, mean_score, reproj, n_views)):
             target[t_i, p_i] = source[t_i, m_i]
         xyz, mean_score, reproj, n_views = out
+        by_track = np.full(detections.shape[:2] + (n_tracks,), -1), np.zeros((len(group), kp2d.n_frames, n_tracks,
+                                                                              len(SWAP_GROUP_NAMES)), dtype=bool)
+        by_track[0][:, t_i, p_i], by_track[1][:, t_i, p_i] = detections[:, t_i, m_i], swapped[:, t_i, m_i]
+        detections, swapped = by_track
         ok = np.isfinite(xyz).all(-1)
     n_views = np.where(ok, n_views, 0)
+    # A person absent from a frame took no detection there.
+    absent = ~ok.any(-1)  # (T, P)
+    detections = np.where(absent, -1, detections)
+    swapped = swapped & ~absent[..., None]
     return Keypoints3D(xyz=xyz, score=mean_score, reproj_error=reproj, n_views=n_views,
-                       layout=kp2d.layout, fps=kp2d.fps)
+                       layout=kp2d.layout, fps=kp2d.fps, frame_index=kp2d.frame_index,
+                       camera_names=kp2d.camera_names, detections=detections, view_swaps=swapped)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mocap.triangulate.projection import MIN_DEPTH, camera_depth
+
 
 def _solve_symmetric3(m00, m01, m02, m11, m12, m22, b0, b1, b2) -> tuple[np.ndarray, np.ndarray]:
     """Solve symmetric 3×3 systems given entry by entry as (N,) arrays, by the adjugate.
@@ -39,22 +41,32 @@ def _solve_symmetric3(m00, m01, m02, m11, m12, m22, b0, b1, b2) -> tuple[np.ndar
     return x * inv_det[:, None], ok
 
 
+# The entries (i, j) of the 3×3 normal matrix and of its right-hand side (j = 3) that a solve needs.
+_ENTRIES = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2), (0, 3), (1, 3), (2, 3))
+
+
 def _solve(extrinsics: np.ndarray, uv: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One weighted solve. uv (C, N, 2) without NaN, w (C, N). Returns X (N, 3) and a solvable mask."""
-    n_cams, n = w.shape
-    # rows[k] holds component k of every weighted equation (u p3 - p1 and v p3 - p2 of each view),
-    # laid out (2C, N) so that each normal-matrix entry below is one contiguous dot product.
-    rows = np.empty((4, 2 * n_cams, n))
-    for k in range(4):
-        rows[k, :n_cams] = (uv[..., 0] * extrinsics[:, 2, k, None] - extrinsics[:, 0, k, None]) * w
-        rows[k, n_cams:] = (uv[..., 1] * extrinsics[:, 2, k, None] - extrinsics[:, 1, k, None]) * w
+    """One weighted solve. uv (C, N, 2) without NaN, w (C, N). Returns X (N, 3) and a solvable mask.
 
-    def dot(i, j):
-        return np.einsum("mn,mn->n", rows[i], rows[j])
+    Entry (i, j) of the normal equations sums, over the views, the products of the weighted rows
+    ``w (u p3 - p1)`` and ``w (v p3 - p2)``. Multiplied out it is
 
-    # Normal equations of rows[:3] . X = -rows[3].
-    return _solve_symmetric3(dot(0, 0), dot(0, 1), dot(0, 2), dot(1, 1), dot(1, 2), dot(2, 2),
-                             -dot(0, 3), -dot(1, 3), -dot(2, 3))
+        Σ_c  w²(u² + v²) p3_i p3_j  -  w² u (p3_i p1_j + p1_i p3_j)  -  w² v (p3_i p2_j + p2_i p3_j)
+             +  w² (p1_i p1_j + p2_i p2_j),
+
+    four per-point quantities per view times constants of the camera: four (C, N) arrays and
+    four small matrix products give every entry of every point, without forming the rows.
+    """
+    p1, p2, p3 = extrinsics[:, 0], extrinsics[:, 1], extrinsics[:, 2]  # (C, 4) each
+    i, j = np.array(_ENTRIES).T
+    constants = np.stack([p3[:, i] * p3[:, j], p3[:, i] * p1[:, j] + p1[:, i] * p3[:, j],
+                          p3[:, i] * p2[:, j] + p2[:, i] * p3[:, j], p1[:, i] * p1[:, j] + p2[:, i] * p2[:, j]])
+    w2 = w * w
+    w2u, w2v = w2 * uv[..., 0], w2 * uv[..., 1]
+    w2r2 = w2u * uv[..., 0] + w2v * uv[..., 1]
+    m = constants[0].T @ w2r2 - constants[1].T @ w2u - constants[2].T @ w2v + constants[3].T @ w2  # (9, N)
+    # Normal equations of the rows' first three components . X = - their fourth.
+    return _solve_symmetric3(*m[:6], *(-m[6:]))
 
 
 def triangulate_dlt(extrinsics: np.ndarray, uv: np.ndarray, weights: np.ndarray, *,
@@ -81,9 +93,10 @@ def triangulate_dlt(extrinsics: np.ndarray, uv: np.ndarray, weights: np.ndarray,
 
     X, ok = _solve(extrinsics, uv, w)
     for _ in range(refine):
-        depth = extrinsics[:, 2, :3] @ np.nan_to_num(X).T + extrinsics[:, 2, 3, None]  # (C, N)
+        depth = camera_depth(extrinsics, np.nan_to_num(X))  # (C, N)
+        front = depth > MIN_DEPTH
         # A point behind a camera keeps its first weight there; the geometry is wrong anyway.
-        w_depth = np.where(depth > 1e-6, focal[:, None] / np.where(depth > 1e-6, depth, 1.0), focal[:, None])
+        w_depth = np.where(front, focal[:, None] / np.where(front, depth, 1.0), focal[:, None])
         X, ok = _solve(extrinsics, uv, w * w_depth)
     X[valid.sum(0) < 2] = np.nan
     return X.reshape(lead + (3,))

@@ -30,8 +30,9 @@ import warnings
 
 import numpy as np
 
-from mocap.skeleton.wholebody import INDEX
+from mocap.skeleton import SWAP_GROUP_NAMES, SWAP_TESTED
 from mocap.triangulate.dlt import triangulate_dlt
+from mocap.triangulate.projection import project
 
 
 def view_errors(extrinsics: np.ndarray, X: np.ndarray, uv: np.ndarray, focal: np.ndarray) -> np.ndarray:
@@ -39,15 +40,9 @@ def view_errors(extrinsics: np.ndarray, X: np.ndarray, uv: np.ndarray, focal: np
 
     NaN where X or the observation is missing; +inf where the point lies behind the camera.
     """
-    n_cams = extrinsics.shape[0]
-    # One matrix product for every camera at once (einsum would not use BLAS here): (3C, N).
-    cam = extrinsics[:, :, :3].reshape(3 * n_cams, 3) @ X.T + extrinsics[:, :, 3].reshape(-1, 1)
-    cam = cam.reshape(n_cams, 3, -1)
-    z = cam[:, 2]
-    front = z > 1e-6
-    inv_z = 1.0 / np.where(front, z, 1.0)
-    err = np.hypot(cam[:, 0] * inv_z - uv[..., 0], cam[:, 1] * inv_z - uv[..., 1]) * focal[:, None]
-    return np.where(front | np.isnan(z), err, np.inf)
+    proj, depth, front = project(extrinsics, X)
+    err = np.hypot(proj[..., 0] - uv[..., 0], proj[..., 1] - uv[..., 1]) * focal[:, None]
+    return np.where(front | np.isnan(depth), err, np.inf)
 
 
 def _consensus(extrinsics, uv, w, focal, threshold, min_views):
@@ -176,15 +171,10 @@ def triangulate_robust(extrinsics: np.ndarray, uv: np.ndarray, weights: np.ndarr
     return X_all.reshape(lead + (3,)), used_all.reshape((n_cams,) + lead)
 
 
-# Limbs a detector can label with the wrong side, as (left keypoints, right keypoints): a view's
-# limb is swapped as a whole (OpenPose and RTMPose mix up whole legs or arms, not single joints).
-_SIDE_NAMES = {
-    "arm": ("shoulder", "elbow", "wrist"),
-    "leg": ("hip", "knee", "ankle", "big_toe", "small_toe", "heel"),
-    "head": ("eye", "ear"),
-}
-SWAP_GROUPS = {name: (np.array([INDEX[f"left_{j}"] for j in joints]), np.array([INDEX[f"right_{j}"] for j in joints]))
-               for name, joints in _SIDE_NAMES.items()}
+# Limbs a detector can label with the wrong side, as (left keypoints, right keypoints), in
+# SWAP_GROUP_NAMES order: a view's limb is swapped as a whole (OpenPose and RTMPose mix up whole
+# legs or arms, not single joints). The keypoints judged are also the ones put back.
+SWAP_GROUPS = {name: (np.array(SWAP_TESTED[name][0]), np.array(SWAP_TESTED[name][1])) for name in SWAP_GROUP_NAMES}
 
 
 def detect_swaps(extrinsics: np.ndarray, X: np.ndarray, uv: np.ndarray, focal: np.ndarray, *,

@@ -30,7 +30,7 @@ import warnings
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mocap.triangulate.association import ASSOCIATION_KEYPOINTS
+from mocap.triangulate.matching import ASSOCIATION_KEYPOINTS
 
 
 def track_people(xyz: np.ndarray, *, fps: float = 30.0, max_distance: float = 0.4, max_speed: float = 2.0,

@@ -1,5 +1,9 @@
 """The body armature: 20 joints fitted to the 133 whole-body keypoints, as a :class:`Motion`.
 
+It is the first layer of the 60-joint whole-body armature (:mod:`mocap.retarget.wholebody_armature`
+adds the fingers of :mod:`mocap.retarget.hands`); the keypoints themselves are named in
+:mod:`mocap.skeleton.wholebody`.
+
 Joints (parent first) and where each one sits::
 
     pelvis          mid-hip (root; moves with the root translation)
@@ -56,6 +60,8 @@ import numpy as np
 from mocap import rotations as rot
 from mocap.data import Keypoints3D, Motion
 from mocap.errors import SettingsError
+# forward_kinematics is imported for the callers that take the whole body armature from here.
+from mocap.retarget.kinematics import forward_kinematics, hold_last_valid, unit  # noqa: F401
 from mocap.skeleton.wholebody import INDEX
 
 JOINTS = (
@@ -87,11 +93,6 @@ DEFAULT_LENGTHS = {"hip": 0.09, "trunk": 0.50, "clavicle": 0.19, "neck": 0.17, "
 
 _X, _Y, _Z = np.eye(3)
 _HINGE_LOW, _HINGE_HIGH = np.sin(np.radians(10.0)), np.sin(np.radians(25.0))
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.where(n > 1e-12, n, 1.0)
 
 
 def _points(xyz: np.ndarray, names) -> np.ndarray:
@@ -167,8 +168,8 @@ def _specs(xyz: np.ndarray) -> dict:
         sh, el, wr = k(f"{s}_shoulder"), k(f"{s}_elbow"), k(f"{s}_wrist")
         hip, kn, an = k(f"{s}_hip"), k(f"{s}_knee"), k(f"{s}_ankle")
         big, small = k(f"{s}_big_toe"), k(f"{s}_small_toe")
-        arm_hinge = np.cross(_unit(el - sh), _unit(wr - el))
-        leg_hinge = np.cross(_unit(kn - hip), _unit(an - kn))
+        arm_hinge = np.cross(unit(el - sh), unit(wr - el))
+        leg_hinge = np.cross(unit(kn - hip), unit(an - kn))
         # The elbow of an arm held out to the side bends forward: its hinge is -Z for the left arm
         # and +Z for the right one in the rest pose; both knees hinge about +X.
         specs.update({
@@ -195,7 +196,7 @@ def _twist_hint(primary, hint, hinge: bool, fallback):
 
     ``fallback`` is the swing-only secondary axis (unit, perpendicular to ``primary``).
     """
-    p = _unit(primary)
+    p = unit(primary)
     h = np.nan_to_num(hint)
     h_perp = h - np.sum(h * p, -1, keepdims=True) * p
     if hinge:
@@ -205,20 +206,11 @@ def _twist_hint(primary, hint, hinge: bool, fallback):
         h_perp = h_perp - np.minimum(along, 0.0) * fallback
         size = np.linalg.norm(h_perp, axis=-1, keepdims=True)
         w = _smoothstep((size - _HINGE_LOW) / (_HINGE_HIGH - _HINGE_LOW))
-        return w * _unit(h_perp) + (1.0 - w) * fallback
+        return w * unit(h_perp) + (1.0 - w) * fallback
     # A direct hint is only unusable when missing or parallel to the bone (no twist to read).
     size = np.linalg.norm(h_perp, axis=-1, keepdims=True)
     usable = np.isfinite(hint).all(-1, keepdims=True) & (size > 1e-6 * np.linalg.norm(h, axis=-1, keepdims=True))
     return np.where(usable, h_perp, fallback)
-
-
-def _carry(values: np.ndarray, valid: np.ndarray, default: np.ndarray) -> np.ndarray:
-    """Replace invalid frames by the last valid one (the first valid one before it starts)."""
-    if not valid.any():
-        return np.broadcast_to(default, values.shape).copy()
-    idx = np.maximum.accumulate(np.where(valid, np.arange(len(valid)), -1))
-    idx[idx < 0] = np.argmax(valid)
-    return values[idx]
 
 
 def body_motion(kp: Keypoints3D, person: int = 0) -> Motion:
@@ -244,37 +236,19 @@ def body_motion(kp: Keypoints3D, person: int = 0) -> Motion:
                 # A missing twist hint takes the last one seen (twist changes slowly): the
                 # swing-only fallback would drop e.g. the pelvis' forward lean for that frame
                 # and jerk the whole upper body by tens of centimetres.
-                hint = _carry(hint, np.isfinite(hint).all(-1), np.full(3, np.nan))
+                hint = hold_last_valid(hint, np.isfinite(hint).all(-1), np.full(3, np.nan))
             valid = np.isfinite(primary).all(-1) & (np.linalg.norm(np.nan_to_num(primary), axis=-1) > 1e-9)
             safe_primary = np.where(valid[:, None], primary, rot.rotate(parent_world, rest_p))
             # Swing-only frame: the parent's frame turned by the shortest arc onto the bone.
             swing = rot.multiply(rot.rotation_between(rot.rotate(parent_world, rest_p), safe_primary), parent_world)
             fallback = rot.rotate(swing, rest_s)
             target = rot.from_two_axes(safe_primary, _twist_hint(safe_primary, hint, hinge, fallback), rest_p, rest_s)
-            q = _carry(rot.multiply(rot.conjugate(parent_world), target), valid, ident[0])
+            q = hold_last_valid(rot.multiply(rot.conjugate(parent_world), target), valid, ident[0])
         local[:, j] = rot.make_continuous(q)
         world[:, j] = rot.multiply(parent_world, local[:, j])
     # Start every joint with w >= 0 (the sign is free; continuity is what matters).
     local *= np.where(local[:1, :, :1] < 0, -1.0, 1.0)
     mid_hip = _points(xyz, _MID_HIP)
-    root = _carry(mid_hip, np.isfinite(mid_hip).all(-1), offsets[0])
+    root = hold_last_valid(mid_hip, np.isfinite(mid_hip).all(-1), offsets[0])
     return Motion(joint_names=JOINT_NAMES, parents=PARENTS.copy(), offsets=offsets,
                   root_translation=root, rotations=local, fps=kp.fps)
-
-
-def forward_kinematics(motion: Motion, with_rotations: bool = False):
-    """World joint positions (T, J, 3) of a Motion; with ``with_rotations`` also the world
-    rotations (T, J, 4). The root sits at ``root_translation``; each other joint at its parent's
-    position plus the parent's world rotation applied to its rest offset."""
-    T, J = motion.rotations.shape[:2]
-    pos = np.zeros((T, J, 3))
-    world = np.zeros((T, J, 4))
-    for j in range(J):
-        p = motion.parents[j]
-        if p < 0:
-            world[:, j] = motion.rotations[:, j]
-            pos[:, j] = motion.root_translation
-        else:
-            world[:, j] = rot.multiply(world[:, p], motion.rotations[:, j])
-            pos[:, j] = pos[:, p] + rot.rotate(world[:, p], motion.offsets[j])
-    return (pos, world) if with_rotations else pos

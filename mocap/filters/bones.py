@@ -1,19 +1,13 @@
-"""Filters that know the body: constant bone lengths, and when a foot stands on the floor.
+"""Constant bone lengths: rigidification of each person's bones over the clip.
 
-**Rigidification.** Triangulated bones stretch and shrink from frame to frame with the 2D noise,
-while a person's bones do not (:data:`RIGID_BONES`: limbs, feet, eyes and ears, fingers; not the
-neck and trunk stand-ins of the keypoint tree, nor the face). Each bone's length is taken as its
-median over the clip (per person), and the skeleton is rebuilt from the roots outwards: every
-child keypoint is put on the line from its parent's rebuilt position to its own measured
-position, at the bone's constant length, i.e. it is moved along its bone. A keypoint whose parent
-is missing keeps its measured position and the rebuild continues from it. The tree is processed
-one depth level at a time, all bones of a level (and all frames and persons) at once.
-
-**Foot contact.** A foot is on the floor when its lowest point (heel, big toe, small toe, or the
-ankle less its height) is within ``height`` metres of the floor and the foot moves slower than
-``speed`` m/s. The floor is z = 0 (the world is Z up, the floor at 0 once known), or, with
-``floor=None``, each person's lowest foot level over the clip (a low percentile, robust to
-outliers). Downstream, foot locking pins the foot where contact holds.
+Triangulated bones stretch and shrink from frame to frame with the 2D noise, while a person's
+bones do not (:data:`RIGID_BONES`: limbs, feet, eyes and ears, fingers; not the neck and trunk
+stand-ins of the keypoint tree, nor the face). Each bone's length is taken as its median over the
+clip (per person), and the skeleton is rebuilt from the roots outwards: every child keypoint is put
+on the line from its parent's rebuilt position to its own measured position, at the bone's
+constant length, i.e. it is moved along its bone. A keypoint whose parent is missing keeps its
+measured position and the rebuild continues from it. The tree is processed one depth level at a
+time, all bones of a level (and all frames and persons) at once.
 """
 
 from __future__ import annotations
@@ -22,7 +16,6 @@ import warnings
 
 import numpy as np
 
-from mocap.errors import SettingsError
 from mocap.skeleton.tree import BONES
 from mocap.skeleton.wholebody import FACE, INDEX
 
@@ -90,34 +83,4 @@ def rigidify(xyz: np.ndarray, *, bones=RIGID_BONES, lengths: np.ndarray | None =
         rebuilt = out[:, :, parent] + unit * lengths[None, :, level, None]
         ok = np.isfinite(rebuilt).all(-1, keepdims=True)
         out[:, :, child] = np.where(ok, rebuilt, out[:, :, child])
-    return out
-
-
-FOOT_POINTS = {side: np.array([INDEX[f"{side}_{p}"] for p in ("heel", "big_toe", "small_toe")])
-               for side in ("left", "right")}
-ANKLE_HEIGHT = 0.07
-
-
-def foot_contacts(xyz: np.ndarray, *, fps: float, height: float = 0.05, speed: float = 0.3,
-                  floor: float | None = 0.0) -> np.ndarray:
-    """(T, P, 2) whether the left (0) and right (1) foot is on the floor (see module docstring).
-
-    xyz: (T, P, 133, 3) in metres, Z up.
-    """
-    if not fps > 0:
-        raise SettingsError(f"the frame rate must be positive, got {fps}")
-    if not height > 0 or not speed > 0:
-        raise SettingsError(f"foot contact height and speed must be positive, got {height} and {speed}")
-    out = np.zeros(xyz.shape[:2] + (2,), dtype=bool)
-    for i, side in enumerate(("left", "right")):
-        pts = xyz[:, :, FOOT_POINTS[side]]  # (T, P, 3, 3)
-        ankle = xyz[:, :, INDEX[f"{side}_ankle"]]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # feet not seen
-            low = np.nanmin(np.concatenate([pts[..., 2], ankle[..., 2:3] - ANKLE_HEIGHT], -1), axis=-1)  # (T, P)
-            centre = np.nanmean(np.concatenate([pts, ankle[:, :, None]], 2), axis=2)  # (T, P, 3)
-            level = np.nanpercentile(low, 5, axis=0) if floor is None else np.full(xyz.shape[1], float(floor))
-        velocity = np.gradient(centre, axis=0) * fps if xyz.shape[0] > 1 else np.zeros_like(centre)
-        moving = np.linalg.norm(velocity, axis=-1)
-        out[..., i] = (low - level[None] < height) & (moving < speed)
     return out

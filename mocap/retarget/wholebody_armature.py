@@ -1,8 +1,8 @@
-"""The whole-body armature: the 20 body joints of :mod:`mocap.armature` plus 20 finger joints
+"""The whole-body armature: the 20 body joints of :mod:`mocap.retarget.body_armature` plus 20 finger joints
 per hand (:mod:`mocap.retarget.hands`), 60 joints in all, as one :class:`Motion`.
 
 Joint order is depth-first (a joint's whole subtree follows it), so a BVH file, which lists
-joints depth-first, holds them in the same order: the body order of :mod:`mocap.armature` with
+joints depth-first, holds them in the same order: the body order of the body armature with
 each hand's thumb1..4, index1..4, middle, ring, pinky right after its wrist.
 
 Axes, rest pose and units are the body armature's: metres, Z up, T-pose facing -Y, left +X,
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from mocap import armature as body
 from mocap import rotations as rot
 from mocap.data import Keypoints3D, Motion
+from mocap.retarget import body_armature as body
 from mocap.retarget.hands import SIDES, finger_joints, hand_rest, hand_rotations
+from mocap.retarget.kinematics import forward_kinematics
 from mocap.skeleton.wholebody import INDEX
 
 
@@ -59,7 +60,7 @@ def _steady_foot_twist(motion: Motion, window: int) -> Motion:
     """
     from scipy.ndimage import median_filter
 
-    _, world = body.forward_kinematics(motion, with_rotations=True)
+    _, world = forward_kinematics(motion, with_rotations=True)
     rotations = motion.rotations.copy()
     for side in ("left", "right"):
         j = body.JOINT_INDEX[f"{side}_ankle"]
@@ -79,7 +80,7 @@ def _steady_foot_twist(motion: Motion, window: int) -> Motion:
 def whole_body_motion(kp: Keypoints3D, person: int = 0, *, foot_twist_window: int | None = None) -> Motion:
     """Fit the 60-joint whole-body armature (body + fingers) to one person's 3D keypoints.
 
-    The body is :func:`mocap.armature.body_motion` with each foot's twist median-filtered over
+    The body is :func:`mocap.retarget.body_armature.body_motion` with each foot's twist median-filtered over
     ``foot_twist_window`` frames (default about 0.15 s, at least 3; 1: unfiltered; see
     :func:`_steady_foot_twist`).
     """
@@ -89,7 +90,7 @@ def whole_body_motion(kp: Keypoints3D, person: int = 0, *, foot_twist_window: in
     if foot_twist_window > 1 and motion.n_frames > 1:
         motion = _steady_foot_twist(motion, foot_twist_window)
     xyz = kp.xyz[:, person]
-    _, world = body.forward_kinematics(motion, with_rotations=True)
+    _, world = forward_kinematics(motion, with_rotations=True)
     T = motion.n_frames
     offsets = np.zeros((len(JOINT_NAMES), 3))
     rotations = np.tile(rot.identity(), (T, len(JOINT_NAMES), 1))
