@@ -1,9 +1,11 @@
-"""Benchmark of the 2D stage: our batched ``rtmw`` path against rtmlib, and the mediapipe backend.
+"""Benchmark of the 2D stage: our batched ``rtmw`` path against rtmlib, and the offline backend.
 
 Both top-down pipelines get the same ONNX files: the real RTMDet-nano person detector
-(``../shared/models/rtmdet_nano_person``) and a pose network of realistic size built here with
-random weights (RTMPose signature, 256x192 input, 133 keypoints, SimCC x2 outputs; a plain
-conv stack whose compute is printed), so the comparison is about the pipeline, not the weights.
+(``../shared/models/rtmdet_nano_person``) and a **stand-in network of RTMW's size** built here with
+random weights (RTMW's signature, 256x192 input, 133 keypoints, SimCC x2 outputs; a plain conv
+stack of about RTMW-l's compute, printed), so the comparison is about the pipeline, not the
+weights (real RTMW weights are not available here; rtmlib equivalence is tested in
+``tests/test_pose2d_rtmlib.py``).
 Frames come from the 4 Pose2Sim demo videos (1080x1920, a subject and a bystander in two views).
 
 * ours: :func:`mocap.pose2d.run.estimate_videos` (parallel decoding, all crops of
@@ -11,10 +13,14 @@ Frames come from the 4 Pose2Sim demo videos (1080x1920, a subject and a bystande
 * rtmlib 0.0.16 (if installed): ``RTMDet`` + ``RTMPose`` per frame as its README shows (one pose
   inference per box), frames decoded with OpenCV one camera after the other.
 
+Then the offline backend (``mediapipe``: MediaPipe Pose on the whole frame, one tracker per
+camera) on the 4 demo videos, with and without the face and hand crops, side by side: frames per
+second and the share of frames in which each part (person, face, left hand, right hand) is found.
+
 Reported: frames per second (one "frame" = one image of one camera), per-frame pre/post-processing
 time and model time of the pose stage. Usage::
 
-    python bench/pose2d.py [--frames 8] [--device cpu|cuda|auto] [--mediapipe-frames 8] [--width 1.0]
+    python bench/pose2d.py [--frames 8] [--device cpu|cuda|auto] [--mediapipe-frames 100] [--width 1.5]
 """
 
 from __future__ import annotations
@@ -32,45 +38,11 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 
 
-def build_pose_net(path: Path, width: float = 1.0, input_size=(192, 256), k=133, seed=0) -> float:
-    """A conv network with the RTMPose signature and random weights; returns its GFLOPs per crop."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+def build_pose_net(path: Path, width: float = 1.5) -> float:
+    """The stand-in pose network (RTMW's signature and about its compute, random weights); GFLOPs."""
+    from mocap.pose2d.testmodels import RTMW_SIZED_PLAN, random_simcc_model
 
-    rng = np.random.default_rng(seed)
-    w_in, h_in = input_size
-    # (out channels, stride) per 3x3 conv: stem, then stages at 1/4, 1/8, 1/16, 1/32
-    plan = [(32, 2), (64, 2), (64, 1), (64, 1), (128, 2), (128, 1), (128, 1), (256, 2), (256, 1), (256, 1),
-            (256, 1), (512, 2), (512, 1), (512, 1), (512, 1)]
-    nodes, inits, flops = [], [], 0.0
-    x, c, h, w = "input", 3, h_in, w_in
-    for i, (co, s) in enumerate(plan):
-        co = max(8, int(co * width))
-        wt = (rng.standard_normal((co, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32)
-        inits += [numpy_helper.from_array(wt, f"w{i}"), numpy_helper.from_array(np.zeros(co, np.float32), f"b{i}")]
-        h, w = (h + s - 1) // s, (w + s - 1) // s
-        nodes += [helper.make_node("Conv", [x, f"w{i}", f"b{i}"], [f"c{i}"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
-                                   strides=[s, s]), helper.make_node("Relu", [f"c{i}"], [f"r{i}"])]
-        flops += 2 * co * c * 9 * h * w
-        x, c = f"r{i}", co
-    # head: 1x1 conv to K maps (h x w = 8 x 6), flatten, hidden 256, then SimCC x / y classifiers
-    hidden = 256
-    inits += [numpy_helper.from_array((rng.standard_normal((k, c, 1, 1)) / np.sqrt(c)).astype(np.float32), "wk"),
-              numpy_helper.from_array(np.array([0, k, h * w], np.int64), "shape"),
-              numpy_helper.from_array((rng.standard_normal((h * w, hidden)) / np.sqrt(h * w)).astype(np.float32), "head_w1"),
-              numpy_helper.from_array((rng.standard_normal((hidden, 2 * w_in)) / 16).astype(np.float32), "wx"),
-              numpy_helper.from_array((rng.standard_normal((hidden, 2 * h_in)) / 16).astype(np.float32), "wy")]
-    nodes += [helper.make_node("Conv", [x, "wk"], ["kmap"]), helper.make_node("Reshape", ["kmap", "shape"], ["flat"]),
-              helper.make_node("MatMul", ["flat", "head_w1"], ["hid0"]), helper.make_node("Relu", ["hid0"], ["hid"]),
-              helper.make_node("MatMul", ["hid", "wx"], ["simcc_x"]), helper.make_node("MatMul", ["hid", "wy"], ["simcc_y"])]
-    flops += 2 * (k * c * h * w + k * h * w * hidden + k * hidden * 2 * (w_in + h_in))
-    graph = helper.make_graph(nodes, "pose_bench", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, h_in, w_in])],
-                              [helper.make_tensor_value_info("simcc_x", TensorProto.FLOAT, ["N", k, 2 * w_in]),
-                               helper.make_tensor_value_info("simcc_y", TensorProto.FLOAT, ["N", k, 2 * h_in])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return flops / 1e9
+    return random_simcc_model(path, input_size=(192, 256), plan=RTMW_SIZED_PLAN, width=width, hidden=256)
 
 
 def bench_ours(videos, pose_path, det_path, frames, device, batch_frames):
@@ -130,19 +102,25 @@ def bench_rtmlib(videos, pose_path, det_path, frames, device):
     return dict(fps=n / total, n=n, pre=t_pre / n, post=t_post / n, model=t_model / n)
 
 
-def bench_mediapipe(video, frames):
+def bench_mediapipe(videos, frames, crops: bool):
+    """The offline backend on all cameras (whole frame, video mode): fps and found rate per part."""
     try:
         from mocap.pose2d.mediapipe_backend import MediaPipeBackend
     except ImportError:
         return None
     from mocap.pose2d.run import estimate_videos
+    from mocap.skeleton import BODY, FACE, LEFT_HAND, RIGHT_HAND
 
-    backend = MediaPipeBackend()
-    estimate_videos([video], backend, stop=2, progress=False)
-    t = time.perf_counter()
-    kp = estimate_videos([video], backend, stop=frames, progress=False)
+    backend = MediaPipeBackend(hands=crops, face=crops)
+    estimate_videos(videos, backend, stop=3, progress=False)  # warm-up: graphs and models loaded
     backend.close()
-    return dict(fps=kp.n_frames / (time.perf_counter() - t), n=kp.n_frames)
+    t = time.perf_counter()
+    kp = estimate_videos(videos, backend, stop=frames, progress=False)
+    total = time.perf_counter() - t
+    backend.close()
+    found = {part: float((kp.score[..., sl] > 0).any(-1).any(-1).mean())
+             for part, sl in (("person", BODY), ("face", FACE), ("left hand", LEFT_HAND), ("right hand", RIGHT_HAND))}
+    return dict(fps=kp.n_cameras * kp.n_frames / total, n=kp.n_cameras * kp.n_frames, found=found)
 
 
 def main(argv=None):
@@ -151,7 +129,8 @@ def main(argv=None):
     ap.add_argument("--batch-frames", type=int, default=4)
     ap.add_argument("--device", default="cpu", help="cpu, cuda or auto (ours); rtmlib gets cpu or cuda")
     ap.add_argument("--width", type=float, default=1.5, help="channel multiplier of the random pose net")
-    ap.add_argument("--mediapipe-frames", type=int, default=8)
+    ap.add_argument("--mediapipe-frames", type=int, default=100, help="time steps per camera for the offline "
+                    "backend (0: skip it)")
     args = ap.parse_args(argv)
     demo = SHARED / "data" / "pose2sim_demo" / "videos"
     det = SHARED / "models" / "rtmdet_nano_person" / "end2end.onnx"
@@ -159,8 +138,9 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         pose = Path(tmp) / "pose_bench.onnx"
         gflops = build_pose_net(pose, args.width)
-        print(f"pose net: random weights, 256x192 input, {gflops:.2f} GFLOPs per crop; detector RTMDet-nano; "
-              f"{len(videos)} cameras x {args.frames} frames")
+        print(f"pose net: a stand-in network of RTMW's size (its signature: 1x3x256x192 -> SimCC 133x384 and "
+              f"133x512; random weights, {gflops:.2f} GFLOPs per crop): it times the pipeline, not real weights; "
+              f"detector RTMDet-nano (real); {len(videos)} cameras x {args.frames} frames")
         ours = bench_ours(videos, pose, det, args.frames, args.device, args.batch_frames)
         rt = bench_rtmlib(videos, pose, det, args.frames, "cuda" if args.device == "cuda" else "cpu")
     rows = [("mocap rtmw (batched)", ours)] + ([("rtmlib 0.0.16", rt)] if rt else [])
@@ -176,9 +156,18 @@ def main(argv=None):
     else:
         print("rtmlib is not installed: `pip install --no-deps rtmlib==0.0.16` to compare")
     if args.mediapipe_frames:
-        mp = bench_mediapipe(videos[2], args.mediapipe_frames)
-        print(f"mediapipe backend (Holistic, whole frame, CPU): {mp['fps']:.2f} fps over {mp['n']} frames"
-              if mp else "mediapipe is not installed")
+        runs = [(name, bench_mediapipe(videos, args.mediapipe_frames, crops)) for name, crops in
+                (("pose only", False), ("pose + face/hand crops", True))]
+        if runs[0][1] is None:
+            print("mediapipe is not installed")
+            return
+        parts = list(runs[0][1]["found"])
+        print(f"\noffline backend (MediaPipe, whole frame, video mode, CPU), {len(videos)} cameras x "
+              f"{args.mediapipe_frames} frames; found = share of frames with the part:")
+        print(f"{'mediapipe':24s} {'fps':>7s} " + " ".join(f"{p:>11s}" for p in parts))
+        for name, r in runs:
+            print(f"{name:24s} {r['fps']:7.2f} " + " ".join(f"{r['found'][p]:11.0%}" for p in parts))
+        print(f"crops cost: {runs[0][1]['fps'] / runs[1][1]['fps']:.2f}x the time of the pose alone")
 
 
 if __name__ == "__main__":

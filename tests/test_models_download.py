@@ -1,6 +1,7 @@
 """Model downloads against a local HTTP server on 127.0.0.1 started here: resume after an
 interrupted transfer, checksum mismatch (nothing kept), unsafe archives (refused), the cache."""
 
+import dataclasses
 import hashlib
 import http.server
 import io
@@ -153,8 +154,9 @@ def test_http_error_and_unknown_names(server, tmp_path):
         pull("m", cache=tmp_path, registry=_entry(server, "missing.onnx", b""), progress=False)
     with pytest.raises(SettingsError, match="unknown model 'nope'"):
         pull("nope", cache=tmp_path)
+    local = {"x": ModelEntry("x", "detector", None, (320, 320), "Apache-2.0", layout="")}
     with pytest.raises(DownloadError, match="no download URL"):
-        pull("rtmdet-nano-person", cache=tmp_path)
+        pull("x", cache=tmp_path, registry=local)
 
 
 def test_import_and_cache_env(tmp_path, monkeypatch, onnx_bytes):
@@ -177,3 +179,40 @@ def test_registry_entries_are_complete():
         assert e.url is None or e.url.startswith("https://")
         if e.kind == "pose":
             assert e.layout == "coco_wholebody_133" and e.mean and e.std
+
+
+def test_the_default_detector_is_pullable_from_openmmlab():
+    e = REGISTRY["rtmdet-nano-person"]
+    assert e.url == ("https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/onnx_sdk/"
+                     "rtmdet_nano_8xb32-100e_coco-obj365-person-05d8511e.zip")
+    assert e.kind == "detector" and e.onnx_file == "end2end.onnx" and e.input_size == (320, 320)
+    assert e.licence == "Apache-2.0" and not e.to_rgb and e.mean == (103.53, 116.28, 123.675)
+    assert all(entry.url for entry in REGISTRY.values())  # every registry model can be pulled
+
+
+def test_pulled_detector_is_what_the_offline_backend_uses(server, tmp_path, monkeypatch, shared_detector, caplog):
+    """The mmdeploy SDK zip (a folder with end2end.onnx, pipeline.json, ...) served locally under
+    the registry entry's file name: once pulled, the mediapipe backend finds several people by
+    default; before, it says it runs single-person."""
+    pytest.importorskip("mediapipe")
+    import logging
+
+    from mocap.pose2d import make_backend
+
+    folder = shared_detector.parent
+    data = _zip({f"rtmdet_nano/{p.name}": p.read_bytes() for p in folder.iterdir() if p.is_file()})
+    name = REGISTRY["rtmdet-nano-person"].url.rsplit("/", 1)[1]
+    server.files[name] = data
+    monkeypatch.setenv("MOCAP_MODELS_DIR", str(tmp_path / "cache"))
+    with caplog.at_level(logging.WARNING, logger="mocap.pose2d"):
+        single = make_backend("mediapipe")
+    assert single.detector is None and "runs single-person" in caplog.text
+    assert "one person per camera" in single.describe()
+    single.close()
+    local = {"rtmdet-nano-person": dataclasses.replace(REGISTRY["rtmdet-nano-person"], url=f"{server.url}/{name}")}
+    model, _ = pull("rtmdet-nano-person", registry=local, progress=False)
+    assert model.onnx_path.name == "end2end.onnx"
+    several = make_backend("mediapipe")
+    assert several.detector is not None and "person crops" in several.describe()
+    several.close()
+    assert make_backend("mediapipe", detector="none").detector is None

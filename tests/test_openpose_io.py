@@ -6,13 +6,18 @@ import numpy as np
 import pytest
 
 from conftest import write_openpose_folder
-from mocap.errors import InputFileError
+from mocap.errors import InputFileError, SettingsError
 from mocap.io import read_openpose_json
+from mocap.io.openpose import MissingFramesWarning
 from mocap.skeleton import INDEX, LEFT_HAND, RIGHT_HAND, get_layout
 
 
 def _person(rng, k=25):
+    """Random points; for 25 points a BODY_25 person (Neck and MidHip at their neighbours' mid-points)."""
     values = np.column_stack([rng.uniform(0, 1000, (k, 2)), rng.uniform(0.1, 1, k)])
+    if k == 25:
+        values[1, :2] = (values[2, :2] + values[5, :2]) / 2
+        values[8, :2] = (values[9, :2] + values[12, :2]) / 2
     return values
 
 
@@ -82,7 +87,8 @@ def test_real_pose2sim_keypoints(pose2sim_demo):
     ("malformed", "not valid JSON"),
     ("no_people", "no 'people' list"),
     ("wrong_count", "holds 18.0 keypoints, expected 25"),
-    ("frame_counts", "different numbers of frames"),
+    ("duplicate", "two files for frame 1"),
+    ("unnumbered", "has no frame number"),
 ])
 def test_bad_inputs_name_the_file_and_the_problem(tmp_path, case, message):
     rng = np.random.default_rng(3)
@@ -98,8 +104,75 @@ def test_bad_inputs_name_the_file_and_the_problem(tmp_path, case, message):
         (bad / "cam_000000000002_keypoints.json").write_text('{"version": 1.3}')
     elif case == "wrong_count":
         write_openpose_folder(bad, [[_person(rng).ravel()], [_person(rng, 18).ravel()], []])
-    elif case == "frame_counts":
-        write_openpose_folder(bad, [[_person(rng).ravel()]] * 2)
+    elif case == "duplicate":
+        write_openpose_folder(bad, [[_person(rng).ravel()]] * 3)
+        (bad / "cam_1.json").write_text((bad / "cam_000000000001_keypoints.json").read_text())
+    elif case == "unnumbered":
+        write_openpose_folder(bad, [[_person(rng).ravel()]] * 3)
+        (bad / "extra.json").write_text((bad / "cam_000000000001_keypoints.json").read_text())
     with pytest.raises(InputFileError, match=message) as err:
         read_openpose_json([good, bad], layout="body_25", progress=False)
     assert str(tmp_path) in str(err.value)  # the message names the file or folder
+
+
+def test_peers_files_empty_people_missing_frames_and_pairing_by_number(tmp_path):
+    """Pose2Sim-style files: empty person entries (placeholders), a frame missing in one camera,
+    numbering that does not start at 0; cameras pair by frame number, not position."""
+    rng = np.random.default_rng(6)
+    a, b = _person(rng), _person(rng)
+    empty = {"person_id": [-1], "pose_keypoints_2d": [], "face_keypoints_2d": [], "hand_left_keypoints_2d": [],
+             "hand_right_keypoints_2d": []}
+    for cam, frames in (("c1", (10, 11, 12, 13)), ("c2", (10, 12, 13))):  # c2 has no file for frame 11
+        folder = tmp_path / f"{cam}_json"
+        folder.mkdir()
+        for n in frames:
+            people = [empty, {"pose_keypoints_2d": (a if cam == "c1" else b).ravel().tolist()}] if n != 13 else [empty]
+            (folder / f"{cam}.{n:04d}.json").write_text(json.dumps({"people": people}))
+    with pytest.warns(MissingFramesWarning, match=r"c2: 1 of 4"):
+        kp = read_openpose_json([tmp_path / "c1_json", tmp_path / "c2_json"], layout="body_25", fps=60, progress=False)
+    assert np.array_equal(kp.frame_index, [10, 11, 12, 13]) and kp.fps == 60
+    assert kp.xy.shape == (2, 4, 2, 133, 2)
+    nose = get_layout("body_25").to_wholebody[0]
+    np.testing.assert_allclose(kp.xy[1, [0, 2], 1, nose], [b[0, :2]] * 2)  # frames 10 and 12 of c2, slot kept
+    assert np.isnan(kp.xy[1, 1]).all() and (kp.score[1, 1] == 0).all()      # c2 frame 11: missing
+    assert np.isnan(kp.xy[:, :, 0]).all()                                   # the placeholders: no detection
+    assert np.isnan(kp.xy[:, 3]).all()                                       # frame 13: only a placeholder
+    np.testing.assert_allclose(kp.xy[0, 1, 1, nose], a[0, :2])
+
+
+def test_files_written_every_other_frame_keep_their_numbers(tmp_path):
+    rng = np.random.default_rng(7)
+    folder = tmp_path / "c_json"
+    folder.mkdir()
+    for n in (4, 6, 8):
+        (folder / f"c_{n:012d}_keypoints.json").write_text(json.dumps({"people": [{"pose_keypoints_2d": _person(rng).ravel().tolist()}]}))
+    kp = read_openpose_json([folder], layout="body_25", fps=60, progress=False)
+    assert np.array_equal(kp.frame_index, [4, 6, 8]) and kp.fps == 30
+
+
+@pytest.mark.parametrize("written, claimed, looks", [("body_25", "body_25b", "BODY_25"), ("body_25b", "body_25", "BODY_25B")])
+def test_layout_is_checked_against_the_data(pose2sim_demo, tmp_path, written, claimed, looks):
+    """BODY_25 and BODY_25B both have 25 points: the mid-points tell them apart. The real demo is
+    BODY_25B; written back as BODY_25 (Neck and MidHip rebuilt as mid-points) it is BODY_25."""
+    from mocap.io import write_openpose_json
+
+    real = sorted((pose2sim_demo / "pose2d_openpose_body25b").glob("cam0[12]_json"))
+    kp = read_openpose_json(real, layout="body_25b", progress=False)
+    folders = real if written == "body_25b" else write_openpose_json(kp, tmp_path, "body_25")
+    assert read_openpose_json(folders, layout=written, progress=False).n_frames == 100
+    with pytest.raises(SettingsError, match=f"does not match the data: it looks like {looks}.*use --layout {written}") as e:
+        read_openpose_json(folders, layout=claimed, progress=False)
+    assert str(folders[0]) in str(e.value)
+
+
+def test_wrong_layout_through_the_command_line_exits_2(pose2sim_demo, tmp_path):
+    import subprocess
+    import sys
+
+    folders = sorted((pose2sim_demo / "pose2d_openpose_body25b").glob("cam*_json"))
+    run = subprocess.run([sys.executable, "-m", "mocap.cli", "--quiet", "triangulate", "--openpose-json", *map(str, folders),
+                          "--calibration", str(pose2sim_demo / "calibration" / "Calib.qca.txt"), "--layout", "body_25",
+                          "--fps", "60", "-o", str(tmp_path / "out")], capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    assert "looks like BODY_25B" in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1

@@ -44,10 +44,10 @@ def detector_dir(pose2sim_demo):
 def test_rtmw_session_with_openpose_and_overlay(session, detector_dir, tmp_path, capsys):
     model = blob_simcc_model(tmp_path / "blob.onnx", input_size=(192, 256))
     rc = main(["--quiet", "pose2d", str(session), "--backend", "rtmw", "--model", str(model), "--detector", detector_dir,
-               "--device", "cpu", "--openpose", "body_25b", "--overlay", "images"])
+               "--device", "cpu", "--openpose", "body_25b", "--overlay", "images", "--pose-maps"])
     assert rc == 0
     out = capsys.readouterr().out
-    assert "ran on cpu" in out and "cam01: a person in 100% of frames" in out
+    assert "rtmw on cpu" in out and "cam01: found in % of frames: person 100%" in out
     kp = Keypoints2D.load(session / "output" / "pose2d.npz")
     assert kp.camera_names == ("cam01", "cam03") and kp.n_frames == N and kp.fps == 60
     assert kp.xy.shape[3:] == (133, 2) and np.all(kp.image_sizes == [[540, 960], [544, 960]])
@@ -64,6 +64,10 @@ def test_rtmw_session_with_openpose_and_overlay(session, detector_dir, tmp_path,
     assert len(first["people"][0]["pose_keypoints_2d"]) == 25 * 3
     assert len(first["people"][0]["face_keypoints_2d"]) == 70 * 3
     assert len(sorted((session / "output" / "overlay" / "cam03").glob("*.jpg"))) == N
+    maps = sorted((session / "output" / "pose_maps" / "cam01").glob("*.png"))
+    assert [m.name for m in maps] == [f"{t:06d}.png" for t in range(N)]
+    pm = cv2.imread(str(maps[0]))
+    assert pm.shape == (960, 540, 3) and (pm == 0).all(-1).mean() > 0.9  # black, skeletons drawn on it
 
 
 def test_mediapipe_videos_to_output(session, tmp_path, capsys):

@@ -104,3 +104,14 @@ def test_detect_every_n_frames_tracks_in_between(pose2sim_demo):
     a, b = runs[1].xy[0, :, 0, :17], runs[3].xy[0, :, 0, :17]
     assert runs[3].n_persons == 1 and np.isfinite(b).all()
     assert np.nanmedian(np.linalg.norm(a - b, axis=-1)) < 5
+
+
+def test_world_points_need_a_backend_that_gives_them(pose2sim_demo):
+    from mocap.errors import SettingsError
+    from mocap.pose2d.mediapipe_backend import MediaPipeBackend
+    from mocap.pose2d.run import estimate_videos
+
+    backend = MediaPipeBackend(hands=False, face=False)
+    with pytest.raises(SettingsError, match="MediaPipeBackend\\(world=True\\)"):
+        estimate_videos([pose2sim_demo / "videos" / "cam03.mp4"], backend, stop=2, progress=False, world=True)
+    backend.close()

@@ -109,13 +109,17 @@ def test_center_scale_keeps_aspect_and_padding():
 def test_simcc_decoding_argmax_ratio_and_missing():
     sx = np.zeros((2, 3, 20))
     sy = np.zeros((2, 3, 30))
-    sx[0, 0, 7], sy[0, 0, 11] = 0.9, 0.6   # keypoint at (3.5, 5.5), score min(0.9, 0.6)
+    sx[0, 0, 7], sy[0, 0, 11] = 0.9, 0.6   # keypoint at (3.5, 5.5), score mean 0.75 (rtmlib) or min 0.6
     sx[1, 2, 19], sy[1, 2, 0] = 0.4, 0.8
-    sx[0, 1, 3] = 0.5                       # y never positive -> missing
+    sx[0, 1, 3], sy[0, 1] = 0.5, -1.0      # mean of the maxima not positive -> missing
     xy, score = decode_simcc(sx, sy, 2.0)
-    assert np.allclose(xy[0, 0], [3.5, 5.5]) and score[0, 0] == pytest.approx(0.6)
-    assert np.allclose(xy[1, 2], [9.5, 0.0]) and score[1, 2] == pytest.approx(0.4)
+    assert np.allclose(xy[0, 0], [3.5, 5.5]) and score[0, 0] == pytest.approx(0.75)
+    assert np.allclose(xy[1, 2], [9.5, 0.0]) and score[1, 2] == pytest.approx(0.6)
     assert np.isnan(xy[0, 1]).all() and score[0, 1] == 0
+    _, low = decode_simcc(sx, sy, 2.0, score="min")
+    assert low[0, 0] == pytest.approx(0.6) and low[1, 2] == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="'mean' or 'min'"):
+        decode_simcc(sx, sy, 2.0, score="max")
 
 
 def test_not_onnx_file_is_refused(tmp_path):

@@ -62,6 +62,10 @@ REGISTRY: dict[str, ModelEntry] = {e.name: e for e in (
                (192, 256), "Apache-2.0", description="RTMW-l (distilled from RTMW-x), 256x192, Cocktail14"),
     ModelEntry("rtmw-m", "pose", f"{_OMM}/rtmw/onnx_sdk/rtmw-dw-l-m_simcc-cocktail14_270e-256x192_20231122.zip",
                (192, 256), "Apache-2.0", description="RTMW-m (distilled from RTMW-l), 256x192, Cocktail14"),
+    ModelEntry("rtmw3d-x", "pose",
+               "https://huggingface.co/Soykaf/RTMW3D-x/resolve/main/onnx/rtmw3d-x_8xb64_cocktail14-384x288-b0a0eab7_20240626.onnx",
+               (288, 384), "Apache-2.0", description="RTMW3D-x whole-body 2D + root-relative depth (3 SimCC "
+               "outputs; mocap lift), 384x288, Cocktail14 + H3WB; ONNX export of the mmpose checkpoint"),
     ModelEntry("dwpose-l-384", "pose", "https://huggingface.co/yzd-v/DWPose/resolve/main/dw-ll_ucoco_384.onnx",
                (288, 384), "Apache-2.0", description="DWPose-l (RTMPose-l distilled), 384x288, UBody-COCO"),
     ModelEntry("dwpose-m", "pose",
@@ -74,9 +78,11 @@ REGISTRY: dict[str, ModelEntry] = {e.name: e for e in (
                f"{_OMM}/rtmposev1/onnx_sdk/yolox_tiny_8xb8-300e_humanart-6f3252f9.zip", (416, 416), "Apache-2.0",
                layout="", description="YOLOX-tiny person detector (HumanArt), mmdeploy export with NMS",
                **_DET_YOLOX),
-    ModelEntry("rtmdet-nano-person", "detector", None, (320, 320), "Apache-2.0", layout="",
-               onnx_file="end2end.onnx", description="RTMDet-nano person detector (mmdeploy, NMS inside); "
-               "import it: mocap models import DIR --name rtmdet-nano-person", **_DET_RTMDET),
+    ModelEntry("rtmdet-nano-person", "detector",
+               f"{_OMM}/rtmposev1/onnx_sdk/rtmdet_nano_8xb32-100e_coco-obj365-person-05d8511e.zip", (320, 320),
+               "Apache-2.0", layout="", onnx_file="end2end.onnx",
+               description="RTMDet-nano person detector (COCO + Objects365 person), mmdeploy export with NMS",
+               **_DET_RTMDET),
 )}
 
 

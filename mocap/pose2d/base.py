@@ -17,15 +17,19 @@ from mocap.skeleton import N_KEYPOINTS
 @dataclass
 class Poses:
     """The people found in one image: ``xy`` (P, 133, 2) pixels (NaN where unknown), ``score``
-    (P, 133) in [0, 1] (0 where unknown), ``boxes`` (P, 5) x1, y1, x2, y2, detector score."""
+    (P, 133) in [0, 1] (0 where unknown), ``boxes`` (P, 5) x1, y1, x2, y2, detector score, and,
+    from backends asked for it, ``world`` (P, 133, 3) metric 3D points per person (NaN where
+    unknown; see :class:`mocap.pose2d.mediapipe_backend.MediaPipeBackend`)."""
 
     xy: np.ndarray
     score: np.ndarray
     boxes: np.ndarray
+    world: np.ndarray | None = None
 
     @classmethod
-    def empty(cls) -> "Poses":
-        return cls(np.zeros((0, N_KEYPOINTS, 2)), np.zeros((0, N_KEYPOINTS)), np.zeros((0, 5)))
+    def empty(cls, with_world: bool = False) -> "Poses":
+        return cls(np.zeros((0, N_KEYPOINTS, 2)), np.zeros((0, N_KEYPOINTS)), np.zeros((0, 5)),
+                   np.zeros((0, N_KEYPOINTS, 3)) if with_world else None)
 
     def __len__(self) -> int:
         return len(self.xy)
@@ -45,6 +49,9 @@ class PoseBackend:
 
     name = "base"
     provider = "cpu"  # execution provider actually used ("tensorrt", "cuda", "cpu")
+    # True when process() also takes ``streams``: per image, a key of the video stream it belongs
+    # to (the camera), or None for a single picture; such backends track within each stream.
+    uses_streams = False
 
     def process(self, images: list[np.ndarray], boxes: list[np.ndarray | None] | None = None) -> list[Poses]:
         """One :class:`Poses` per image (BGR uint8)."""

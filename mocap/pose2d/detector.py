@@ -1,9 +1,9 @@
 """Person detection with an ONNX detector: mmdeploy RTMDet/YOLOX (NMS inside) or raw YOLOX.
 
 Preprocess (batched over images): letterbox each image into the model's square input (resize
-keeping the aspect ratio, top-left aligned, padded with grey 114 as mmdet trains), then normalise.
-Infer: one call for all images. Postprocess: scale boxes back by the resize ratio and keep
-persons above the score threshold.
+keeping the aspect ratio, top-left aligned, padded with grey 114 as mmdet trains), then normalise
+(in float64, rounded once to the network's float32). Infer: one call for all images. Postprocess:
+scale boxes back by the resize ratio and keep persons above the score threshold.
 
 Two output signatures are understood:
 
@@ -63,8 +63,8 @@ class PersonDetector:
             batch[i, :h, :w] = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
             ratios[i] = r
         x = batch[..., ::-1] if self.to_rgb else batch
-        if self.mean is not None:
-            x = (x.astype(np.float32) - np.float32(self.mean)) / np.float32(self.std)
+        if self.mean is not None:  # in float64 then rounded once, as mmdet / rtmlib do
+            x = (x - np.asarray(self.mean, dtype=np.float64)) / np.asarray(self.std, dtype=np.float64)
         x = np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=self.input_dtype)
         return x, ratios
 
@@ -103,13 +103,15 @@ class PersonDetector:
         """Per image, (M, 5) boxes x1, y1, x2, y2, score in image pixels, best first."""
         if self.kind == "end2end":
             names = [o.name for o in self.session.get_outputs()]
-            dets = np.asarray(outputs[names.index("dets")], dtype=np.float64)
+            dets = np.asarray(outputs[names.index("dets")], dtype=np.float32)
             labels = np.asarray(outputs[names.index("labels")])
             result = []
             for i in range(len(ratios)):
                 keep = (dets[i, :, 4] > self.score_threshold) & (labels[i] == self.person_label)
-                d = dets[i, keep].copy()
-                d[:, :4] /= ratios[i]
+                d = dets[i, keep].astype(np.float64)
+                # scaled in the network's float32, as mmdeploy's SDK and rtmlib do: the same boxes
+                # to the last bit, hence the same crops (mocap.pose2d.crops)
+                d[:, :4] = dets[i, keep, :4] / np.float32(ratios[i])
                 result.append(d[np.argsort(-d[:, 4], kind="stable")])
             return result
         return [self._yolox(o, r) for o, r in zip(np.asarray(outputs[0], dtype=np.float64), ratios)]

@@ -1,10 +1,12 @@
 """Skeleton overlays on video frames, for checking 2D results by eye.
 
-:class:`OverlayWriter` draws each person's bones (:data:`mocap.skeleton.BONES`, confident ends
-only) and keypoints on the frame, coloured per track id, and writes either one video per camera
-(``<out>/<camera>_overlay.mp4``) or an image sequence (``<out>/<camera>/<frame:06d>.jpg``). Videos
-are written to a temporary name and renamed when closed (a crash leaves no half file under the
-final name).
+:func:`write_overlays` draws a finished :class:`Keypoints2D` (person slots, repaired labels: pass
+it through :func:`mocap.pose2d.swaps.apply_view_swaps` to show a triangulation's decisions too)
+onto its videos. :class:`OverlayWriter` draws each person's bones (:data:`mocap.skeleton.BONES`,
+confident ends only) and keypoints on the frame, coloured per person slot, and writes either one
+video per camera (``<out>/<camera>_overlay.mp4``) or an image sequence
+(``<out>/<camera>/<frame:06d>.jpg``). Videos are written to a temporary name and renamed when
+closed (a crash leaves no half file under the final name).
 """
 
 from __future__ import annotations
@@ -54,13 +56,14 @@ class OverlayWriter:
         self._writers: dict[int, tuple[cv2.VideoWriter, Path, Path]] = {}
         self.paths: list[Path] = []
 
-    def add(self, t: int, frames, poses, ids) -> None:
-        """Frames of one time step (one per camera, None when missing) and their poses."""
-        for c, (frame, pose, pid) in enumerate(zip(frames, poses, ids)):
+    def add(self, t: int, frames, people) -> None:
+        """Frames of one time step (one per camera, None when missing) and, per camera, the people
+        to draw as ``(xy (P, 133, 2), score (P, 133), ids (P,))``."""
+        for c, (frame, (xy, score, pid)) in enumerate(zip(frames, people)):
             if frame is None:
                 continue
             img = cv2.resize(frame, None, fx=self.scale, fy=self.scale) if self.scale != 1 else frame.copy()
-            draw_poses(img, pose.xy * self.scale, pose.score, pid)
+            draw_poses(img, xy * self.scale, score, pid)
             if self.mode == "images":
                 folder = self.out_dir / self.names[c]
                 folder.mkdir(exist_ok=True)
@@ -95,3 +98,35 @@ class OverlayWriter:
         if self.mode == "images":
             self.paths = [self.out_dir / n for n in self.names if (self.out_dir / n).is_dir()]
         return self.paths
+
+
+def write_overlays(videos, keypoints, out_dir, mode: str = "video", scale: float = 0.5,
+                   progress: bool = True) -> list[Path]:
+    """Draw ``keypoints`` (a :class:`Keypoints2D`, one camera per video, in order) onto the frames
+    ``keypoints.frame_index`` of ``videos`` -> the overlay videos or image folders."""
+    from tqdm import tqdm
+
+    from mocap.video import VideoReader, read_synchronized
+
+    readers = [v if isinstance(v, VideoReader) else VideoReader(v) for v in videos]
+    frames = np.asarray(keypoints.frame_index)
+    if not len(frames):
+        return []
+    steps = np.diff(frames)
+    stride = int(steps[0]) if len(steps) and np.all(steps == steps[0]) else 1
+    row = {int(f): i for i, f in enumerate(frames)}
+    fps = readers[0].info.fps / stride
+    writer = OverlayWriter(out_dir, keypoints.camera_names, fps, mode, scale)
+    slots = np.arange(keypoints.n_persons)
+    try:
+        for t, images in tqdm(read_synchronized(readers, int(frames[0]), int(frames[-1]) + 1, stride),
+                              total=len(frames), desc="overlays", unit="frame", disable=not progress):
+            if t not in row:
+                continue
+            i = row[t]
+            writer.add(t, images, [(keypoints.xy[c, i], keypoints.score[c, i], slots)
+                                   for c in range(keypoints.n_cameras)])
+    except BaseException:
+        writer.discard()
+        raise
+    return writer.close()

@@ -1,7 +1,11 @@
-"""The 2D stage as one call: videos -> ``pose2d.npz`` (+ OpenPose JSON, overlays).
+"""The 2D stage as one call: videos -> ``pose2d.npz`` (+ OpenPose JSON, overlays, pose maps).
 
 :func:`make_backend` builds a backend from model names or paths (the registry says input size and
 normalisation); :func:`run_pose2d` reads the videos, runs it, tracks, and writes the outputs.
+
+The offline backend (``mediapipe``) uses a person detector when one is in the model cache
+(``rtmdet-nano-person``, pulled or imported): then it runs on each person's crop and finds several
+people. Without one it runs single-person (the whole frame, one tracker per camera) and says so.
 """
 
 from __future__ import annotations
@@ -28,11 +32,20 @@ def make_detector(name_or_path, device="auto", fp16=False, score_threshold=0.3):
                           score_threshold=score_threshold, device=device, fp16=fp16)
 
 
+def default_detector_name() -> str | None:
+    """``rtmdet-nano-person`` when it is in the model cache (pulled or imported), else None."""
+    from mocap.models import installed
+
+    return DEFAULT_DETECTOR if installed(DEFAULT_DETECTOR) is not None else None
+
+
 def make_backend(backend: str = "mediapipe", model: str | None = None, detector: str | None = None,
-                 device: str = "auto", fp16: bool = False, max_batch: int | None = None) -> PoseBackend:
+                 device: str = "auto", fp16: bool = False, max_batch: int | None = None, *,
+                 hands: bool = True, face: bool = True, world: bool = False) -> PoseBackend:
     """``backend`` "rtmw" (``model``: registry/cache name or .onnx path; ``detector`` likewise,
-    default the cached ``rtmdet-nano-person``) or "mediapipe" (``detector`` optional: with one,
-    Holistic runs on each person's crop; without, on the whole frame, one person)."""
+    default the cached ``rtmdet-nano-person``) or "mediapipe" (``detector``: a cache name or path;
+    default the cached ``rtmdet-nano-person`` if there is one, else none; "none" forces the
+    single-person mode; ``hands`` / ``face``: the part crops; ``world``: metric world points)."""
     if backend == "rtmw":
         from mocap.models import resolve
         from mocap.pose2d.rtmw import RTMWBackend, SimCCPoseModel
@@ -47,8 +60,17 @@ def make_backend(backend: str = "mediapipe", model: str | None = None, detector:
         from mocap.pose2d.mediapipe_backend import MediaPipeBackend
 
         if model:
-            raise SettingsError("--model is for the rtmw backend; mediapipe uses its bundled Holistic models")
-        return MediaPipeBackend(make_detector(detector, device, fp16) if detector else None)
+            raise SettingsError("--model is for the rtmw backend; mediapipe uses its bundled models")
+        if detector is None:
+            detector = default_detector_name()
+            if detector is None:
+                log.warning("no person detector in the model cache: the mediapipe backend runs single-person "
+                            "(one person per camera, the whole frame); `mocap models pull %s` finds several",
+                            DEFAULT_DETECTOR)
+        elif str(detector).lower() == "none":
+            detector = None
+        det = make_detector(detector, device, fp16) if detector else None
+        return MediaPipeBackend(det, hands=hands, face=face, world=world)
     raise SettingsError(f"unknown 2D backend {backend!r}; choose rtmw or mediapipe")
 
 
@@ -59,17 +81,22 @@ class Pose2DResult:
     provider: str
     openpose_dirs: list[Path] = field(default_factory=list)
     overlays: list[Path] = field(default_factory=list)
+    pose_maps: list[Path] = field(default_factory=list)
+    backend: str = ""
 
 
 def run_pose2d(videos, output_dir, backend: PoseBackend | str = "mediapipe", *, model=None, detector=None,
                device="auto", fp16=False, start=0, stop=None, stride=1, batch_frames=4, detect_every=1,
-               overlay: str | None = None, openpose_layout: str | None = None, progress=True) -> Pose2DResult:
+               overlay: str | None = None, openpose_layout: str | None = None, pose_maps: bool = False,
+               hands: bool = True, face: bool = True, progress=True) -> Pose2DResult:
     """Run the 2D stage on ``videos`` and write ``output_dir/pose2d.npz`` (and the optional outputs:
     ``overlay`` "video" or "images" into ``output_dir/overlay``; OpenPose JSON in
-    ``openpose_layout`` into ``output_dir/openpose``)."""
+    ``openpose_layout`` into ``output_dir/openpose``; ``pose_maps``: ControlNet pose-map PNGs into
+    ``output_dir/pose_maps/<camera>/``). Overlays and pose maps are drawn from the finished result:
+    person slots and repaired left/right labels."""
     from mocap.fileio import check_output_path
     from mocap.io import write_openpose_json
-    from mocap.pose2d.overlay import OverlayWriter
+    from mocap.pose2d.overlay import write_overlays
     from mocap.pose2d.run import estimate_videos
     from mocap.video import VideoReader
 
@@ -78,25 +105,23 @@ def run_pose2d(videos, output_dir, backend: PoseBackend | str = "mediapipe", *, 
     npz = check_output_path(output_dir / "pose2d.npz")
     readers = [VideoReader(v) for v in videos]
     if isinstance(backend, str):
-        backend = make_backend(backend, model, detector, device, fp16)
+        backend = make_backend(backend, model, detector, device, fp16, hands=hands, face=face)
     log.info("2D backend: %s", backend.describe())
-    writer = None
-    if overlay:
-        writer = OverlayWriter(output_dir / "overlay", [r.name for r in readers], readers[0].info.fps / stride, overlay)
     try:
         kp = estimate_videos(readers, backend, start=start, stop=stop, stride=stride, batch_frames=batch_frames,
-                             detect_every=detect_every, progress=progress, on_frame=writer.add if writer else None)
-    except BaseException:
-        if writer:
-            writer.discard()
-        raise
+                             detect_every=detect_every, progress=progress)
     finally:
         if hasattr(backend, "close"):
             backend.close()
-    overlays = writer.close() if writer else []
     kp.save(npz)
-    result = Pose2DResult(kp, npz, backend.provider, overlays=overlays)
+    result = Pose2DResult(kp, npz, backend.provider, backend=backend.describe())
+    if overlay:
+        result.overlays = write_overlays(readers, kp, output_dir / "overlay", overlay, progress=progress)
+    if pose_maps:
+        from mocap.posemaps import write_pose_maps_2d
+
+        result.pose_maps = write_pose_maps_2d(kp, output_dir / "pose_maps", progress=progress)
     if openpose_layout:
-        frames = range(start, start + stride * kp.n_frames, stride)
-        result.openpose_dirs = write_openpose_json(kp, output_dir / "openpose", openpose_layout, frame_numbers=frames)
+        result.openpose_dirs = write_openpose_json(kp, output_dir / "openpose", openpose_layout,
+                                                   frame_numbers=kp.frame_index)
     return result

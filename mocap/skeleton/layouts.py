@@ -19,6 +19,11 @@ Layouts (name: order and what is dropped)
     8 MidHip, 9-11 RHip/RKnee/RAnkle, 12-14 LHip/LKnee/LAnkle, 15 REye, 16 LEye, 17 REar, 18 LEar,
     19-21 LBigToe/LSmallToe/LHeel, 22-24 RBigToe/RSmallToe/RHeel. Neck and MidHip are dropped
     (COCO-WholeBody has neither); on export they are rebuilt as the shoulders' / hips' midpoints.
+``openpose_18``
+    OpenPose's COCO-18 body (also the body of DWPose / ControlNet pose maps): 0 Nose, 1 Neck,
+    2-4 RShoulder/RElbow/RWrist, 5-7 LShoulder/LElbow/LWrist, 8-10 RHip/RKnee/RAnkle,
+    11-13 LHip/LKnee/LAnkle, 14 REye, 15 LEye, 16 REar, 17 LEar. Neck is dropped on the way in and
+    rebuilt as the shoulders' midpoint on export.
 ``body_25b``
     OpenPose's experimental BODY_25B: COCO-17 order for 0-16, then 17 UpperNeck, 18 HeadTop,
     19-21 LBigToe/LSmallToe/LHeel, 22-24 RBigToe/RSmallToe/RHeel. UpperNeck and HeadTop are
@@ -154,6 +159,13 @@ _BODY_25_NAMES = (
 BODY_25 = _from_names("body_25", _BODY_25_NAMES, [_snake(n) for n in _BODY_25_NAMES],
                       [("Neck", *_NECK), ("MidHip", *_MIDHIP)])
 
+_OPENPOSE_18_NAMES = (
+    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
+    "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
+)
+OPENPOSE_18 = _from_names("openpose_18", _OPENPOSE_18_NAMES, [_snake(n) for n in _OPENPOSE_18_NAMES],
+                          [("Neck", *_NECK)])
+
 _BODY_25B_NAMES = (
     "Nose", "LEye", "REye", "LEar", "REar", "LShoulder", "RShoulder", "LElbow", "RElbow",
     "LWrist", "RWrist", "LHip", "RHip", "LKnee", "RKnee", "LAnkle", "RAnkle",
@@ -230,7 +242,7 @@ MEDIAPIPE_543 = Layout(
 COCO_WHOLEBODY_133 = Layout("coco_wholebody_133", NAMES, np.arange(N_KEYPOINTS))
 
 LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
-    COCO_17, HALPE_26, BODY_25, BODY_25B, OPENPOSE_FACE_70, OPENPOSE_LEFT_HAND_21,
+    COCO_17, HALPE_26, BODY_25, BODY_25B, OPENPOSE_18, OPENPOSE_FACE_70, OPENPOSE_LEFT_HAND_21,
     OPENPOSE_RIGHT_HAND_21, MEDIAPIPE_33, MEDIAPIPE_LEFT_HAND_21, MEDIAPIPE_RIGHT_HAND_21,
     MEDIAPIPE_FACE_468, MEDIAPIPE_543, COCO_WHOLEBODY_133)}
 _SIDED_HANDS = {"openposehand21": "openpose_{}_hand_21", "mediapipehand21": "mediapipe_{}_hand_21"}
