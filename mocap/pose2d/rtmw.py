@@ -13,11 +13,17 @@ Pipeline for a list of images (several frames of several cameras at once):
 
 The split ratio is read from the outputs' length (``len(simcc_x) / input width``), so 2x and 1.5x
 models work alike.
+
+:meth:`RTMWBackend.process` runs those steps as :meth:`~RTMWBackend.preprocess` (boxes -> one
+:class:`CropBatch`), :meth:`~RTMWBackend.infer` and :meth:`~RTMWBackend.postprocess`; a model with
+more SimCC outputs (RTMW3D's ``simcc_z``, :mod:`mocap.pose2d.rtmw3d`) subclasses
+:class:`SimCCPoseModel` (its ``outputs``) and the backend, overriding the decoding only.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,20 +41,29 @@ RTMPOSE_STD = (58.395, 57.12, 57.375)
 
 
 class SimCCPoseModel:
-    """An ONNX SimCC pose model: (N, 3, H, W) crops -> ``simcc_x`` (N, K, W r), ``simcc_y`` (N, K, H r)."""
+    """An ONNX SimCC pose model: (N, 3, H, W) crops -> ``simcc_x`` (N, K, W r), ``simcc_y`` (N, K, H r).
+
+    ``outputs`` names the SimCC outputs in the order :meth:`__call__` returns them (found by name
+    when the export names them so, else taken in the file's order); ``signature`` says what is
+    expected when a file does not match. Subclasses with more outputs change these two only.
+    """
+
+    outputs: tuple[str, ...] = ("simcc_x", "simcc_y")
+    signature = ("one input (N, 3, H, W) and two outputs simcc_x (N, K, W*r) and simcc_y (N, K, H*r) "
+                 "(an RTMPose/RTMW/DWPose SimCC export)")
 
     def __init__(self, model_path, input_size=None, mean=RTMPOSE_MEAN, std=RTMPOSE_STD, to_rgb=True,
                  device="auto", fp16=False, n_keypoints=N_KEYPOINTS):
         self.path = model_path
         self.session, self.provider = create_session(model_path, device, fp16)
         ins, outs = self.session.get_inputs(), self.session.get_outputs()
-        expected = ("one input (N, 3, H, W) and two outputs simcc_x (N, K, W*r) and simcc_y (N, K, H*r) "
-                    "(an RTMPose/RTMW/DWPose SimCC export)")
-        if len(ins) != 1 or len(ins[0].shape) != 4 or len(outs) != 2 or any(len(o.shape) != 3 for o in outs):
+        n_out = len(self.outputs)
+        if len(ins) != 1 or len(ins[0].shape) != 4 or len(outs) != n_out or any(len(o.shape) != 3 for o in outs):
             got = [(i.name, i.shape) for i in ins], [(o.name, o.shape) for o in outs]
-            raise InputFileError(f"wrong inputs/outputs {got[0]} -> {got[1]}; expected {expected}", model_path)
+            raise InputFileError(f"wrong inputs/outputs {got[0]} -> {got[1]}; expected {self.signature}", model_path)
         names = [o.name for o in outs]
-        self.order = [names.index("simcc_x"), names.index("simcc_y")] if set(names) >= {"simcc_x", "simcc_y"} else [0, 1]
+        self.order = [names.index(n) for n in self.outputs] if set(names) >= set(self.outputs) else list(range(n_out))
+        self.output_shapes = [tuple(outs[i].shape) for i in self.order]
         shape = ins[0].shape
         static = tuple(s if isinstance(s, int) else None for s in (shape[3], shape[2]))
         if input_size is None:
@@ -67,18 +82,36 @@ class SimCCPoseModel:
         self.fixed_batch = shape[0] if isinstance(shape[0], int) else None
         self.input_dtype = np.float16 if "float16" in ins[0].type else np.float32
 
-    def __call__(self, x: np.ndarray, max_batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, x: np.ndarray, max_batch: int | None = None) -> tuple[np.ndarray, ...]:
+        """The SimCC outputs for crops ``x``, one array per name in :attr:`outputs`."""
         step = self.fixed_batch or max_batch or len(x)
-        xs, ys = [], []
+        parts: list[list[np.ndarray]] = [[] for _ in self.order]
         for i in range(0, len(x), step):
             chunk = x[i:i + step]
             n = len(chunk)
             if self.fixed_batch and n < step:  # a fixed-batch model needs a full batch
                 chunk = np.concatenate([chunk, np.zeros((step - n,) + chunk.shape[1:], chunk.dtype)])
             out = self.session.run(None, {self.input_name: chunk})
-            xs.append(np.asarray(out[self.order[0]])[:n])
-            ys.append(np.asarray(out[self.order[1]])[:n])
-        return np.concatenate(xs), np.concatenate(ys)
+            for part, j in zip(parts, self.order):
+                part.append(np.asarray(out[j])[:n])
+        return tuple(np.concatenate(part) for part in parts)
+
+
+@dataclass
+class CropBatch:
+    """Every person crop of one :meth:`RTMWBackend.process` call: ``x`` (N, 3, H, W) network input,
+    ``center`` / ``scale`` (N, 2) of each crop (image pixels), ``boxes`` per image and ``counts``
+    (crops per image, in image order)."""
+
+    x: np.ndarray
+    center: np.ndarray
+    scale: np.ndarray
+    boxes: list[np.ndarray]
+    counts: list[int]
+
+    def per_image(self, array: np.ndarray) -> list[np.ndarray]:
+        """Split a per-crop array (N, ...) into one array per image."""
+        return np.split(array, np.cumsum(self.counts)[:-1])
 
 
 class RTMWBackend(PoseBackend):
@@ -112,13 +145,26 @@ class RTMWBackend(PoseBackend):
 
     def process(self, images, boxes=None) -> list[Poses]:
         boxes = self._boxes(images, boxes)
-        counts = [len(b) for b in boxes]
-        n = sum(counts)
-        if n == 0:
+        if sum(len(b) for b in boxes) == 0:
             self.last_batch_sizes = []
             return [Poses.empty() for _ in images]
-        size = self.pose.input_size
         t0 = time.perf_counter()
+        crops = self.preprocess(images, boxes)
+        t1 = time.perf_counter()
+        outputs = self.infer(crops)
+        t2 = time.perf_counter()
+        out = self.postprocess(outputs, crops)
+        t3 = time.perf_counter()
+        self.timings["preprocess"] += t1 - t0
+        self.timings["infer"] += t2 - t1
+        self.timings["postprocess"] += t3 - t2
+        return out
+
+    def preprocess(self, images, boxes: list[np.ndarray]) -> CropBatch:
+        """Each image's (N_i, 5) boxes -> one batch of normalised crops (see the module docstring)."""
+        counts = [len(b) for b in boxes]
+        n = sum(counts)
+        size = self.pose.input_size
         all_boxes = np.concatenate(boxes)
         center, scale = boxes_to_center_scale(all_boxes[:, :4], size, self.padding)
         mats = crop_matrices(center, scale, size)
@@ -129,19 +175,24 @@ class RTMWBackend(PoseBackend):
             if len(sel):
                 warp_crops(img, mats[sel], size, out=crops[sel[0]:sel[-1] + 1])
         x = normalize_batch(crops, self.pose.mean, self.pose.std, self.pose.to_rgb, self.pose.input_dtype)
-        t1 = time.perf_counter()
+        return CropBatch(x, center, scale, boxes, counts)
+
+    def infer(self, crops: CropBatch) -> tuple[np.ndarray, ...]:
+        """The pose model's outputs for every crop (batches as the model and ``max_batch`` allow)."""
+        n = len(crops.x)
         step = self.pose.fixed_batch or self.max_batch or n
         self.last_batch_sizes = [min(step, n - i) for i in range(0, n, step)]
-        simcc_x, simcc_y = self.pose(x, self.max_batch)
-        t2 = time.perf_counter()
+        return self.pose(crops.x, self.max_batch)
+
+    def decode_xy(self, simcc_x: np.ndarray, simcc_y: np.ndarray, crops: CropBatch, score: str = "mean"):
+        """SimCC x/y -> ``xy`` (N, K, 2) image pixels and ``score`` (N, K) clipped to [0, 1]
+        (``score``: how the two axes' maxima combine, see :func:`~mocap.pose2d.simcc.decode_simcc`)."""
+        size = self.pose.input_size
         ratio = simcc_x.shape[-1] / size[0]
-        xy, score = decode_simcc(simcc_x, simcc_y, ratio)
-        xy = crop_to_image(xy, center, scale, size)
-        score = np.clip(score, 0.0, 1.0)
-        splits = np.cumsum(counts)[:-1]
-        out = [Poses(a, s, b) for a, s, b in zip(np.split(xy, splits), np.split(score, splits), boxes)]
-        t3 = time.perf_counter()
-        self.timings["preprocess"] += t1 - t0
-        self.timings["infer"] += t2 - t1
-        self.timings["postprocess"] += t3 - t2
-        return out
+        xy, score = decode_simcc(simcc_x, simcc_y, ratio, score=score)
+        return crop_to_image(xy, crops.center, crops.scale, size), np.clip(score, 0.0, 1.0)
+
+    def postprocess(self, outputs, crops: CropBatch) -> list[Poses]:
+        """Model outputs -> one :class:`Poses` per image."""
+        xy, score = self.decode_xy(outputs[0], outputs[1], crops)
+        return [Poses(a, s, b) for a, s, b in zip(crops.per_image(xy), crops.per_image(score), crops.boxes)]

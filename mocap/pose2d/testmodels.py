@@ -7,6 +7,11 @@ each profile is resampled onto the SimCC bins with a Gaussian kernel (so the arg
 bin nearest the blob's true centre, not only on whole pixels) and repeated for all K keypoints.
 A Gaussian blob drawn at a known place in an image is therefore decoded there by a correct
 crop -> infer -> decode -> inverse-affine chain.
+
+:func:`blob_simcc3d_model` adds RTMW3D's third output ``simcc_z`` (N, K, D): the column profile
+resampled onto the D depth bins, bin ``j`` at crop column ``j W / D``. The blob at crop column u
+therefore lands in bin ``u D / W`` and decodes to the depth ``(2 u / W - 1) z_range``: known for
+any D, which need not be the width times the split ratio.
 """
 
 from __future__ import annotations
@@ -56,6 +61,39 @@ def blob_simcc_model(path, input_size=(96, 128), n_keypoints=133, split_ratio=2.
     return path
 
 
+def blob_simcc3d_model(path, input_size=(96, 128), n_keypoints=133, split_ratio=2.0, depth_bins=None, batch="N",
+                       output_names=("simcc_x", "simcc_y", "simcc_z"), opset=17):
+    """Write the 3-output blob model (see the module docstring) to ``path``; ``depth_bins``
+    defaults to ``W * split_ratio`` (RTMW3D: D = the crop width 288, times 2). Returns ``path``."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w, h = input_size
+    d = int(depth_bins or round(w * split_ratio))
+    inits = [numpy_helper.from_array(_resample_matrix(w, split_ratio), "ux"),
+             numpy_helper.from_array(_resample_matrix(h, split_ratio), "uy"),
+             numpy_helper.from_array(_resample_matrix(w, d / w), "uz"),
+             numpy_helper.from_array(np.array([1, n_keypoints, 1], dtype=np.int64), "kshape"),
+             numpy_helper.from_array(np.array([1], dtype=np.int64), "one")]
+    nodes = [helper.make_node("ReduceMax", ["input"], ["colmax"], axes=[1, 2], keepdims=0),
+             helper.make_node("ReduceMax", ["input"], ["rowmax"], axes=[1, 3], keepdims=0)]
+    for axis, (profile, matrix) in enumerate((("colmax", "ux"), ("rowmax", "uy"), ("colmax", "uz"))):
+        nodes += [helper.make_node("MatMul", [profile, matrix], [f"p{axis}"]),
+                  helper.make_node("Unsqueeze", [f"p{axis}", "one"], [f"q{axis}"]),
+                  helper.make_node("Expand", [f"q{axis}", "kshape"], [output_names[axis]])]
+    sizes = (int(round(w * split_ratio)), int(round(h * split_ratio)), d)
+    graph = helper.make_graph(
+        nodes, "blob_simcc3d",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, h, w])],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, [batch, n_keypoints, n])
+         for name, n in zip(output_names, sizes)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
 def draw_blob(image: np.ndarray, x: float, y: float, sigma: float, value: float = 255.0) -> None:
     """Add a Gaussian blob centred at pixel coordinates (x, y) (pixel centres at integers)."""
     h, w = image.shape[:2]
@@ -66,3 +104,62 @@ def draw_blob(image: np.ndarray, x: float, y: float, sigma: float, value: float 
     g = value * np.exp(-0.5 * ((gx - x) ** 2 + (gy - y) ** 2) / sigma ** 2)
     patch = image[y0:y1, x0:x1].astype(np.float64)
     image[y0:y1, x0:x1] = np.clip(np.maximum(patch, g[..., None]), 0, 255).astype(image.dtype)
+
+
+# (out channels, stride) of each 3x3 conv of :func:`random_simcc_model`'s stand-ins
+SMALL_PLAN = ((8, 2), (16, 2), (16, 2), (32, 2), (32, 2))
+RTMW_SIZED_PLAN = ((32, 2), (64, 2), (64, 1), (64, 1), (128, 2), (128, 1), (128, 1), (256, 2), (256, 1), (256, 1),
+                   (256, 1), (512, 2), (512, 1), (512, 1), (512, 1))
+
+
+def random_simcc_model(path, input_size=(192, 256), n_keypoints=133, split_ratio=2.0, plan=SMALL_PLAN,
+                       width: float = 1.0, hidden: int = 64, seed: int = 0, batch="N", opset=17) -> float:
+    """A SimCC network with random weights and the RTMPose / RTMW signature (``input`` (N, 3, H, W)
+    -> ``simcc_x`` (N, K, W r), ``simcc_y`` (N, K, H r)), written to ``path``; returns its GFLOPs
+    per crop.
+
+    A stack of 3x3 convolutions (``plan``: out channels, stride; channels times ``width``) with
+    ReLUs, a 1x1 conv to K maps, then per keypoint a dense layer over *all* positions of the last
+    map, a ReLU and two dense classifiers with a sigmoid: every output depends on every input
+    pixel (a wrong crop, normalisation or channel order changes the answer), and scores lie in
+    (0, 1) like a real model's. It stands in for the real weights (which cannot be had here) in
+    equivalence tests and benchmarks: :data:`RTMW_SIZED_PLAN` at ``width`` 1.5 costs about as much
+    as RTMW-l per 256 x 192 crop.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    w_in, h_in = input_size
+    k = n_keypoints
+    nodes, inits, flops = [], [], 0.0
+    x, c, h, w = "input", 3, h_in, w_in
+    for i, (co, s) in enumerate(plan):
+        co = max(8, int(co * width))
+        wt = (rng.standard_normal((co, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32)
+        inits += [numpy_helper.from_array(wt, f"conv{i}_w"),
+                  numpy_helper.from_array((0.1 * rng.standard_normal(co)).astype(np.float32), f"conv{i}_b")]
+        h, w = (h + s - 1) // s, (w + s - 1) // s
+        nodes += [helper.make_node("Conv", [x, f"conv{i}_w", f"conv{i}_b"], [f"c{i}"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                                   strides=[s, s]), helper.make_node("Relu", [f"c{i}"], [f"r{i}"])]
+        flops += 2 * co * c * 9 * h * w
+        x, c = f"r{i}", co
+    wx, hy = int(round(w_in * split_ratio)), int(round(h_in * split_ratio))
+    inits += [numpy_helper.from_array((rng.standard_normal((k, c, 1, 1)) / np.sqrt(c)).astype(np.float32), "wk"),
+              numpy_helper.from_array(np.array([0, k, h * w], np.int64), "shape"),
+              numpy_helper.from_array((rng.standard_normal((h * w, hidden)) / np.sqrt(h * w)).astype(np.float32), "dense_w"),
+              numpy_helper.from_array((rng.standard_normal((hidden, wx)) * 2 / np.sqrt(hidden)).astype(np.float32), "head_x"),
+              numpy_helper.from_array((rng.standard_normal((hidden, hy)) * 2 / np.sqrt(hidden)).astype(np.float32), "head_y")]
+    nodes += [helper.make_node("Conv", [x, "wk"], ["kmap"]), helper.make_node("Reshape", ["kmap", "shape"], ["flat"]),
+              helper.make_node("MatMul", ["flat", "dense_w"], ["hid0"]), helper.make_node("Relu", ["hid0"], ["hid"]),
+              helper.make_node("MatMul", ["hid", "head_x"], ["lx"]), helper.make_node("MatMul", ["hid", "head_y"], ["ly"]),
+              helper.make_node("Sigmoid", ["lx"], ["simcc_x"]), helper.make_node("Sigmoid", ["ly"], ["simcc_y"])]
+    flops += 2 * (k * c * h * w + k * h * w * hidden + k * hidden * (wx + hy))
+    graph = helper.make_graph(nodes, "random_simcc",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, h_in, w_in])],
+                              [helper.make_tensor_value_info("simcc_x", TensorProto.FLOAT, [batch, k, wx]),
+                               helper.make_tensor_value_info("simcc_y", TensorProto.FLOAT, [batch, k, hy])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return flops / 1e9
