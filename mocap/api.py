@@ -7,7 +7,9 @@ for calibration files), naming the file and the problem.
 Verb → function: ``calibrate`` (and ``calibrate_from_keypoints``), ``calibration import`` →
 ``import_calibration``, ``pose2d``, ``triangulate`` → ``triangulate_openpose``, ``filter`` →
 ``filter_pose3d``, ``retarget``, ``export``, ``demo``, ``models`` → ``pull_model`` /
-``import_model``. The stage functions that live beside their packages are loaded on first use,
+``import_model``, ``lift`` → ``lift`` (one camera) and ``fill_pose3d`` / ``fill_with_lifting``
+(a triangulation's gaps filled from lifted 3D); sessions: ``init`` → ``init_session``, ``run`` →
+``run_session``, ``report`` → ``build_report``. The stage functions that live beside their packages are loaded on first use,
 so ``import mocap.api`` stays light (no ONNX Runtime, torch or matplotlib until needed).
 """
 
@@ -21,7 +23,8 @@ import numpy as np
 
 import calibration
 from mocap.data import Keypoints2D, Keypoints3D, Motion
-from mocap.errors import CalibrationFileError, InputFileError, OutputError, SettingsError
+from mocap.errors import CalibrationFileError, InputFileError, SettingsError
+from mocap.fileio import make_output_folder
 from mocap.io import read_openpose_json
 from mocap.triangulate import triangulate
 
@@ -39,7 +42,7 @@ def load_calibration(path: str | os.PathLike) -> "calibration.CameraGroup":
 def import_calibration(path: str | os.PathLike, output: str | os.PathLike) -> Path:
     """Convert a calibration file of any supported format to the native TOML."""
     group = load_calibration(path)
-    _make_output_folder(Path(output).parent)
+    make_output_folder(Path(output).parent)
     calibration.save_calibration(group, output)
     return Path(output)
 
@@ -54,17 +57,6 @@ def match_cameras(group, camera_names, calibration_path) -> "calibration.CameraG
     if set(names) <= set(group.names):
         return group.subset(names)
     return group
-
-
-def _make_output_folder(folder: Path) -> Path:
-    folder = Path(folder) if str(folder) else Path(".")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the output folder ({exc.strerror})", folder) from exc
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError("the output folder is not writable", folder)
-    return folder
 
 
 @dataclass(frozen=True)
@@ -89,7 +81,7 @@ def triangulate_openpose(calibration_path, json_folders, output_dir, *, layout: 
     if fps <= 0:
         raise SettingsError(f"fps must be positive, got {fps}")
     group = load_calibration(calibration_path)
-    output_dir = _make_output_folder(Path(output_dir))
+    output_dir = make_output_folder(Path(output_dir))
     kp2d = read_openpose_json(json_folders, layout=layout, fps=fps, progress=progress)
     group = match_cameras(group, kp2d.camera_names, calibration_path)
     kp2d = Keypoints2D(xy=kp2d.xy, score=kp2d.score, camera_names=kp2d.camera_names,
@@ -228,10 +220,27 @@ _LAZY = {
     "calibrate": ("mocap.calibrate_api", "calibrate"),
     "calibrate_from_keypoints": ("mocap.calibrate_api", "calibrate_from_keypoints"),
     "pose2d": ("mocap.pose2d", "run_pose2d"),
+    "render_pose_maps": ("mocap.posemaps.run", "render_pose_maps"),
     "filter_pose3d": ("mocap.filters.run", "filter_pose3d"),
     "demo": ("mocap.demo", "run_demo"),
     "pull_model": ("mocap.models", "pull"),
     "import_model": ("mocap.models", "import_model"),
+    "lift": ("mocap.lift.run", "lift"),
+    "fill_pose3d": ("mocap.lift.run", "fill_pose3d"),
+    "fill_with_lifting": ("mocap.lift", "fill_with_lifting"),
+    # Sessions: ``init`` -> init_session, ``run`` -> run_session, ``report`` -> build_report.
+    "init_session": ("mocap.session", "init_session"),
+    "run_session": ("mocap.pipeline", "run_session"),
+    "build_report": ("mocap.pipeline", "build_report"),
+    # Live: ``live`` -> live (cameras or a replay -> the Blender add-on / VMC), ``blender build-addon``.
+    "live": ("mocap.live", "live"),
+    "build_addon": ("mocap.commands.blender", "build_addon"),
+    # Recording and synchronization: ``record`` -> record, ``sync`` -> sync (writes output/sync.toml);
+    # load_sync / apply_sync are what later stages use to read and apply it.
+    "record": ("mocap.record", "record"),
+    "sync": ("mocap.sync", "sync_session"),
+    "load_sync": ("mocap.sync", "load_sync"),
+    "apply_sync": ("mocap.sync", "apply_sync"),
 }
 
 
