@@ -184,7 +184,7 @@ class Keypoints3D(_NpzContract):
     * ``SOURCE_TRIANGULATED`` (0): from ``n_views`` >= 2 agreeing cameras, with their mean
       reprojection error (also the code of points that are missing: NaN, ``n_views`` 0);
     * ``SOURCE_INTERPOLATED`` (1): filled in over time (gap filling, also of removed spikes):
-      ``n_views`` 0, ``reproj_error`` NaN;
+      ``n_views`` 0, ``reproj_error`` NaN, ``score`` 0;
     * ``SOURCE_LIFTED`` (2): from one camera's monocular 3D (single-camera sessions, or fill-in of
       points fewer than two cameras agreed on): ``n_views`` 1, ``reproj_error`` in that camera.
 
