@@ -13,7 +13,7 @@ def _cmd_live(args) -> None:
                   loop=args.loop, max_frames=args.frames, duration=args.duration, backend=args.backend,
                   model=args.model, detector=args.detector, device=args.device,
                   one_euro=None if args.no_filter else tuple(args.one_euro),
-                  calibration_frames=args.calibration_frames, progress=not args.quiet)
+                  calibration_frames=args.calibration_frames, timeout=args.timeout, progress=not args.quiet)
     s = result.stats
     if hasattr(s, "skipped"):
         print(f"replayed {s.sent} frames in {s.seconds:.1f} s ({s.skipped} skipped as overdue)")
@@ -53,5 +53,7 @@ def register(verbs, calibration_actions=None) -> None:
     p.add_argument("--no-filter", action="store_true", help="no one-euro filtering")
     p.add_argument("--calibration-frames", type=int, default=15, metavar="N",
                    help="confident frames the bone lengths are measured on before streaming starts")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                   help="seconds a camera or stream may take to deliver its first frame")
     p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_live)

@@ -38,9 +38,11 @@ def make_outputs(send=None, vmc=None) -> list:
 def live(*, replay=None, cameras=None, calibration=None, send=None, vmc=None, person: int = 0, rig: str = "default",
          keypoints: bool = True, fps: float | None = None, loop: bool = False, max_frames: int | None = None,
          duration: float | None = None, backend: str = "mediapipe", model=None, detector=None, device: str = "auto",
-         one_euro=(1.0, 0.5), calibration_frames: int = 15, progress: bool = True, stop=None) -> LiveResult:
+         one_euro=(1.0, 0.5), calibration_frames: int = 15, timeout: float = 10.0, progress: bool = True,
+         stop=None) -> LiveResult:
     """Stream a replay (``replay``: pose3d.npz / motion.npz) or cameras (``cameras``: device
-    indices, stream URLs, video files, with ``calibration``) to ``send`` / ``vmc`` addresses."""
+    indices, stream URLs, video files, with ``calibration``) to ``send`` / ``vmc`` addresses.
+    ``timeout``: seconds a camera or stream may take to deliver its first frame."""
     if (replay is None) == (not cameras):
         raise SettingsError("give either --replay FILE or --cameras SOURCE ... (with --calibration)")
     if max_frames is not None and max_frames < 1:
@@ -60,7 +62,7 @@ def live(*, replay=None, cameras=None, calibration=None, send=None, vmc=None, pe
         return LiveResult(stats, [out.describe() for out in outputs])
 
     from mocap.api import load_calibration, match_cameras
-    from mocap.live.cameras import open_source
+    from mocap.live.cameras import open_sources
     from mocap.live.pipeline import run_cameras
     from mocap.pose2d import make_backend
 
@@ -68,11 +70,11 @@ def live(*, replay=None, cameras=None, calibration=None, send=None, vmc=None, pe
         raise SettingsError("--cameras needs --calibration CAL (the cameras' calibration file)")
     if len(cameras) < 2:
         raise SettingsError("live triangulation needs at least two cameras")
+    if not timeout > 0:
+        raise SettingsError(f"--timeout must be positive seconds, got {timeout}")
     group = load_calibration(calibration)
-    sources = []
+    sources = open_sources(cameras, loop=loop, timeout=timeout)
     try:
-        for spec in cameras:
-            sources.append(open_source(spec, loop=loop))
         group = match_cameras(group, [s.name for s in sources], calibration)
         pose = make_backend(backend, model, detector, device)
         outputs = make_outputs(send, vmc)
@@ -87,5 +89,5 @@ def live(*, replay=None, cameras=None, calibration=None, send=None, vmc=None, pe
                 pose.close()
     finally:
         for s in sources:
-            s.stop()
+            s.close()
     return LiveResult(stats, [out.describe() for out in outputs])

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mocap.cameras import Clock
 from mocap.data import Keypoints2D
 from mocap.live.cameras import FrameSets
 from mocap.live.frames import LiveFrame
@@ -137,7 +138,7 @@ def run_cameras(sources, group, outputs, backend, *, fps: float | None = None, o
     stats, mailbox, errors = LiveStats(), Mailbox(), []
     smoother = OneEuroStream(fps, *one_euro) if one_euro else None
     retargeter = LiveRetargeter(fps, calibration_frames=calibration_frames, rig=rig)
-    clock = time.time()  # every file plays on this clock
+    clock = Clock.at()  # every source starts on this clock (files play on it)
     for s in sources:
         s.start(clock)
     sets = FrameSets(sources)
@@ -191,7 +192,7 @@ def run_cameras(sources, group, outputs, backend, *, fps: float | None = None, o
         worker.join(timeout=10)
         sets.close()
         for s in sources:
-            s.stop()
+            s.close()
         bar.close()
         stats.seconds = time.time() - start
         stats.dropped_2d = mailbox.dropped

@@ -1,12 +1,16 @@
 """``mocap record``: several cameras at once, each in its own thread, written as frames come.
 
-Every camera is opened first (all at once, so a stream's time-out costs its time once); if any
-cannot be opened nothing is recorded. Then all are started at one moment and each capture thread
-loops: read a frame (stamped at the middle of its grab), encode it into the camera's video and
-append its row to ``<cam>_timestamps.csv``; nothing is kept but the previous frame (to count
-duplicates). A camera that stops delivering is reported with the time, the others go on, and it
-is reopened every half second until it delivers again (its timestamps then show the gap) or the
-recording ends. A video file standing in for a camera simply ends.
+Every camera is opened first (:func:`mocap.cameras.open_all`: all at once, each within its
+time-out); if any cannot be opened nothing is recorded. Then all are started
+at one moment and each capture thread loops: take the next frame (on the monotonic clock: a
+camera's stamped at the middle of its grab, a file's at its due time), encode it into the
+camera's video and append its row to ``<cam>_timestamps.csv``; nothing is kept but the previous
+frame (to count duplicates). Record's policy on top of :mod:`mocap.cameras`: every frame is taken;
+a video file standing in for a camera plays at its rate and holds :data:`FILE_BUFFER` frames for
+a late reader (older ones are lost, as from a camera driver's queue; the file's frame numbers
+count them), and simply ends; a camera that stops delivering is reported with the time, the
+others go on, and it is reopened every half second until it delivers again (its timestamps then
+show the gap) or the recording ends.
 
 The recording stops at ``duration``, when every source has ended, or at SIGINT / SIGTERM (Ctrl-C):
 the threads finish the frame in hand, every writer is closed so each file is complete and
@@ -31,12 +35,13 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from mocap.errors import InputFileError, OutputError, SettingsError
+from mocap.cameras import Camera, Clock, Frame, VideoFile, default_name, open_all
+from mocap.errors import OutputError, SettingsError
 from mocap.fileio import atomic_write, publish
-from mocap.record.sources import Source, default_name, kind_of, open_source
 from mocap.record.timestamps import TimestampsWriter, count_dropped, frame_slots, timestamps_path
 
 CODECS = {"mp4v": ".mp4", "mjpg": ".avi"}
+FILE_BUFFER = 4  # frames a file source holds for a late reader, as a V4L2 driver queues
 REOPEN_EVERY = 0.5  # seconds between attempts to reopen a failed camera
 SUMMARY = "record.json"
 
@@ -71,7 +76,7 @@ class _Capture:
     """One camera's thread state: its source, writers and counters."""
 
     name: str
-    source: Source
+    source: Camera | VideoFile
     video: Path
     stamps: Path
     codec: str
@@ -106,36 +111,48 @@ class _Capture:
         self._tmp_csv = Path(tmp)
         self._csv = TimestampsWriter(self._tmp_csv)
 
-    def _write(self, frame: np.ndarray, t_ns: int, number: int | None) -> None:
+    def _write(self, got: Frame) -> None:
+        frame = got.image
         if self._writer is None:
             self._open_writers(frame)
         if (frame.shape[1], frame.shape[0]) != self.size:
             frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
         if self._previous is not None and np.array_equal(frame, self._previous):
             self.duplicated += 1
-        if number is not None:
-            self.dropped_numbers += number - self._next_number
-            self._next_number = number + 1
+        if self.source.kind == "file":  # its own frame numbers say which were lost
+            self.dropped_numbers += got.index - self._next_number
+            self._next_number = got.index + 1
         self._writer.write(frame)
-        self._csv.write(self.frames, t_ns)
-        self.times.append(t_ns)
+        self._csv.write(self.frames, got.t_ns)
+        self.times.append(got.t_ns)
         self.frames += 1
         self._previous = frame
+
+    def _next_frame(self) -> Frame | None:
+        """A camera's next grab; a file's next frame when it is due, or, for a reader more than
+        FILE_BUFFER frames late, the oldest frame the buffer still holds."""
+        source = self.source
+        if source.kind != "file":
+            return source.grab()
+        index = max(source.next_index, source.due() - FILE_BUFFER + 1)
+        wait = source.due_ns(index) - time.monotonic_ns()
+        if wait > 0:
+            time.sleep(wait / 1e9)
+        return source.read_at(index)
 
     def run(self, stop: threading.Event, deadline: int | None) -> None:
         try:
             while not stop.is_set():
-                got = self.source.read()
+                got = self._next_frame()
                 if got is None:
-                    if self.source.ended:
+                    if self.source.kind == "file":
                         self.end = "file ended"
                         break
                     self._recover(stop)
                     continue
-                frame, t_ns, number = got
-                if deadline is not None and t_ns > deadline:
+                if deadline is not None and got.t_ns >= deadline:
                     break
-                self._write(frame, t_ns, number)
+                self._write(got)
         except Exception as exc:  # one camera's error (a full disk, a codec) must not stop the others
             self.failures.append(f"stopped by an error after {self.frames} frames: {exc}")
             self.end = "failed"
@@ -208,33 +225,6 @@ def _check_settings(cameras, names, duration, fps, size, codec, timeout):
     return unique
 
 
-def _open_all(cameras, fps, size, timeout) -> list[Source]:
-    """Open every source at once; close them all and raise the first error if any fails."""
-    results: list = [None] * len(cameras)
-
-    def work(i, spec):
-        try:
-            results[i] = open_source(spec, fps=fps, size=size, timeout=timeout)
-        except Exception as exc:  # re-raised below in the caller's thread
-            results[i] = exc
-
-    threads = [threading.Thread(target=work, args=(i, c), daemon=True) for i, c in enumerate(cameras)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout + 30)
-    errors = [r for r in results if isinstance(r, BaseException) or r is None]
-    if errors:
-        for r in results:
-            if isinstance(r, Source):
-                r.close()
-        first = next((r for r in results if isinstance(r, BaseException)), None)
-        if first is None:
-            raise InputFileError(f"a camera did not open within {timeout + 30:g} s")
-        raise first
-    return results
-
-
 class _Signals:
     """SIGINT / SIGTERM set the stop event while recording (main thread only), then are restored."""
 
@@ -284,16 +274,18 @@ def record(session_dir: str | os.PathLike, cameras, *, names=None, duration: flo
             for path in (video, stamps):
                 if path.exists():
                     raise OutputError("already holds a recording; choose another folder or pass --overwrite", path)
-    sources = _open_all(cameras, fps, tuple(size) if size else None, timeout)
+    sources = open_all(cameras, names=names, fps=fps, size=tuple(size) if size else None, timeout=timeout)
     captures = [_Capture(n, s, v, t, codec.upper() if codec == "mjpg" else codec, tuple(size) if size else None)
                 for n, s, (v, t) in zip(names, sources, targets)]
     stop = stop_event or threading.Event()
     with _Signals(stop):
-        t0 = time.monotonic_ns() + 20_000_000  # every source starts at one moment
+        start = Clock.at().after(0.02)  # every source starts at one moment
+        t0 = start.ns
         deadline = None if duration is None else t0 + int(duration * 1e9)
         for c in captures:
             c.t0 = t0
-            c.source.start(t0)
+            if c.source.kind == "file":
+                c.source.start(start)
         threads = [threading.Thread(target=c.run, args=(stop, deadline), name=f"record-{c.name}", daemon=True)
                    for c in captures]
         for t in threads:
@@ -317,7 +309,7 @@ def record(session_dir: str | os.PathLike, cameras, *, names=None, duration: flo
         reports = []
         for c in captures:
             video, stamps = c.publish()
-            reports.append(CameraReport(c.name, c.source.spec, kind_of(c.source.spec), c.frames, float(c.source.fps),
+            reports.append(CameraReport(c.name, c.source.spec, c.source.kind, c.frames, float(c.source.fps),
                                         tuple(c.size) if c.size else (0, 0), c.dropped(), c.duplicated,
                                         tuple(c.failures), c.end if c.frames else "failed", video, stamps))
         summary = videos / SUMMARY
