@@ -158,7 +158,7 @@ def placement_table(n_frames: int) -> None:
     folders = sorted((DEMO / "pose2d_openpose_body25b").glob("cam*_json"))
     with tempfile.TemporaryDirectory() as tmp:
         truth = triangulate_openpose(DEMO / "calibration" / "Calib.qca.txt", folders, tmp, layout="body_25b", fps=60,
-                                     progress=False).keypoints.xyz[:n_frames, 0]
+                                     persons=1, progress=False).keypoints.xyz[:n_frames, 0]
     body = [k for k in range(23) if np.isfinite(truth[:, k]).any()]
     print(f"\nSingle-camera placement on the demo, MediaPipe world landmarks, against the 4-camera OpenPose body "
           f"({n_frames} frames; median mm over {len(body)} body points)")

@@ -17,8 +17,8 @@ from calibration.intrinsics import IntrinsicsResult, calibrate_intrinsics
 from calibration.people import PeopleCalibration, calibrate_from_people, floor_from_feet
 from calibration.pipeline import CalibrationResult, calibrate_detections, calibrate_folder, detect_all
 from calibration.qualisys import read_qualisys
-from calibration.toml_format import read_toml, write_toml
-from calibration.world import align_to_floor_board
+from calibration.toml_format import UnitsWarning, read_toml, write_toml
+from calibration.world import align_to_floor_board, world_frame
 
 __all__ = [
     "Camera",
@@ -28,6 +28,7 @@ __all__ = [
     "save_calibration",
     "read_toml",
     "write_toml",
+    "UnitsWarning",
     "read_qualisys",
     "CharucoBoard",
     "Checkerboard",
@@ -39,6 +40,7 @@ __all__ = [
     "bundle_adjust",
     "BundleResult",
     "align_to_floor_board",
+    "world_frame",
     "detect_all",
     "calibrate_detections",
     "calibrate_folder",

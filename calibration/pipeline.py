@@ -34,6 +34,26 @@ class CalibrationResult:
     report_paths: tuple = ()
 
 
+class CameraProgress:
+    """A progress bar per camera (tqdm), advanced by ``self(camera, picture)``."""
+
+    def __init__(self):
+        self.bars: dict = {}
+
+    def __call__(self, camera: str, _picture) -> None:
+        if camera not in self.bars:
+            from tqdm import tqdm
+
+            for bar in self.bars.values():
+                bar.close()
+            self.bars[camera] = tqdm(desc=f"board detection, camera {camera}", unit="picture")
+        self.bars[camera].update()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
 def detect_all(folder, board, *, step: int = 1, rate: float | None = None, progress=None) -> tuple[dict, dict]:
     """``detections[name][instant]`` and ``sizes[name]`` for every camera of ``folder``; videos are
     sampled every ``step`` frames, or at ``rate`` frames per second when given."""
@@ -92,11 +112,17 @@ def calibrate_folder(folder, board, output, *, intrinsics_only: bool = False, fi
                      step: int = 1, rate: float | None = None, floor=None, report: bool = True,
                      progress=None) -> CalibrationResult:
     """Calibrate the cameras of ``folder`` with ``board`` and write ``output`` (TOML) and, with
-    ``report``, the report files beside it."""
+    ``report``, the report files beside it. progress: True for a progress bar per camera (board
+    detection), or a callable ``f(camera, picture)`` called for each picture."""
     output = Path(output)
     if not output.parent.is_dir():
         raise CalibrationError("the output folder does not exist", output.parent)
-    detections, sizes = detect_all(folder, board, step=step, rate=rate, progress=progress)
+    bars = CameraProgress() if progress is True else None
+    try:
+        detections, sizes = detect_all(folder, board, step=step, rate=rate, progress=bars or progress or None)
+    finally:
+        if bars is not None:
+            bars.close()
     result = calibrate_detections(detections, sizes, board, intrinsics_only=intrinsics_only, fisheye=fisheye,
                                   floor=floor)
     paths = ()

@@ -27,8 +27,10 @@ Reading tolerates what the tools in the field write:
 * Pose2Sim: ``size`` as floats (``[1088.0, 1920.0]``), tables named after the cameras,
   ``[metadata]`` with ``adjusted`` and ``error``.
 * FreeMoCap: anipose's layout with trailing commas, fisheye cameras and a ``[metadata]`` table
-  of strings. Note that FreeMoCap writes ``translation`` in the units of its board (millimetres
-  for its default ChArUco board); the reader keeps the numbers as they are.
+  of strings. FreeMoCap writes ``translation`` in the units of its board (millimetres for its
+  default ChArUco board): a ``[metadata] units`` of mm or cm, or, without one, cameras more than
+  50 units from the origin, are converted to metres with a :class:`UnitsWarning` (the metadata
+  then says ``units = "m"`` and ``converted_from_units``).
 * ``rotation`` given as a 3×3 matrix instead of a rotation vector is accepted too.
 
 Cameras keep the file's table order. A table is a camera table when it has any of ``matrix``,
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -78,8 +81,41 @@ def read_toml(path: str | os.PathLike) -> CameraGroup:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise CalibrationError(f"camera names are repeated: {', '.join(map(repr, repeated))}", path)
-    metadata = document.get("metadata")
-    return CameraGroup(tuple(cameras), dict(metadata) if isinstance(metadata, dict) else {})
+    metadata = dict(document["metadata"]) if isinstance(document.get("metadata"), dict) else {}
+    cameras, metadata = _in_metres(cameras, metadata, path)
+    return CameraGroup(tuple(cameras), metadata)
+
+
+class UnitsWarning(UserWarning):
+    """A calibration's translations were converted to metres."""
+
+
+UNIT_SCALES = {"m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0, "cm": 0.01, "mm": 0.001,
+               "millimeter": 0.001, "millimeters": 0.001, "millimetre": 0.001, "millimetres": 0.001}
+# Camera centres further than this from the world origin cannot be metres in a capture room:
+# such a file without a units entry is in millimetres (FreeMoCap writes its board's unit, mm).
+MAX_ROOM_METRES = 50.0
+
+
+def _in_metres(cameras: list, metadata: dict, path) -> tuple[list, dict]:
+    """Cameras with translations in metres: a ``[metadata] units`` of mm or cm (FreeMoCap's files,
+    our FreeMoCap export) is converted, as is a file without units whose cameras sit more than
+    50 units from the origin (millimetres); either way with a UnitsWarning saying so."""
+    said = str(metadata.get("units", "")).strip().lower()
+    if said and said not in UNIT_SCALES:
+        raise CalibrationError(f"[metadata] units = {metadata['units']!r}: expected one of mm, cm, m", path)
+    scale, why = UNIT_SCALES.get(said, 1.0), f'[metadata] units = "{said}"'
+    if not said:
+        distance = float(np.median([np.linalg.norm(c.position) for c in cameras]))
+        if distance > MAX_ROOM_METRES:
+            scale, why = 0.001, (f"no units given, and the cameras sit {distance:.0f} units from the origin: "
+                                 "millimetres")
+    if scale == 1.0:
+        return cameras, metadata
+    warnings.warn(f"{path}: camera translations in {'millimetres' if scale == 0.001 else 'centimetres'} ({why}); "
+                  "converted to metres", UnitsWarning, stacklevel=3)
+    cameras = [c.with_pose(c.rvec, c.tvec * scale) for c in cameras]
+    return cameras, {**metadata, "units": "m", "converted_from_units": said or "mm"}
 
 
 def _camera_from_table(key: str, table: dict, path: Path) -> Camera:

@@ -1,5 +1,6 @@
 """Choosing the world frame from a board lying on the floor (else it stays the first camera's;
-:func:`calibration.people.floor_from_feet` finds it from people instead).
+:func:`calibration.people.floor_from_feet` finds it from people instead), and telling what a
+calibration's world frame is (:func:`world_frame`).
 
 Board on the floor (printed side up): its board frame has x along the columns, y along the rows and
 z *into* the board, i.e. down into the floor. The world takes the board's origin and axes with
@@ -24,3 +25,24 @@ def align_to_floor_board(cameras: list, board_world: dict, instant) -> tuple[lis
     boards = {k: (M.T @ R, M.T @ (t - tf)) for k, (R, t) in board_world.items()}
     return cams, boards
 
+
+
+
+def world_frame(group) -> str:
+    """What the world frame of a calibration is (``mocap.data.WORLD_FRAMES``), from what its file records:
+
+    * "floor": Z up and z = 0 is the floor: a board laid on the floor (``mocap calibrate --floor``),
+      the floor found from people's feet, a lab system's calibration (Qualisys: its L-frame lies on
+      the floor, Z up), or a file that says ``world_frame = "floor..."``;
+    * "unaligned": no known up (the first camera's frame: x right, y down, z forward), which is what
+      a board calibration without a floor, intrinsics only, and the anipose / Pose2Sim / FreeMoCap
+      files that say nothing give;
+    * "z_up": a file that says its world is Z up, floor height unknown (``world_frame = "z_up"``).
+    """
+    meta = group.metadata
+    said = str(meta.get("world_frame", "")).strip().lower()
+    if meta.get("source") == "qualisys" or said.startswith(("board on the floor", "floor")):
+        return "floor"
+    if said.startswith("z_up") or said.startswith("z up"):
+        return "z_up"
+    return "unaligned"

@@ -117,7 +117,9 @@ def write_bvh(motion: Motion, path: str | os.PathLike, *, comment: bool = True, 
     q = motion.rotations
     q_bvh = np.concatenate([q[..., :1], world_to_bvh(q[..., 1:])], axis=-1)
 
-    lines = ["HIERARCHY"] + ([COMMENT] if comment else [])
+    first = int(motion.frame_index[0]) if motion.n_frames else 0
+    # BVH has no first-frame field: the comment says which source video frame the motion starts at.
+    lines = ["HIERARCHY"] + ([f"{COMMENT}; first frame: video frame {first}"] if comment else [])
     columns = []  # per-frame channel values, in file order
 
     def emit(j: int, depth: int) -> None:

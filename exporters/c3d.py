@@ -9,7 +9,7 @@ also work). ``POINT:X_SCREEN = +X`` and ``POINT:Y_SCREEN = +Z`` tell viewers tha
 Layout (all little-endian, Intel processor type 84, 512-byte blocks)
 --------------------------------------------------------------------
 * block 1, the header: parameter block 2, key 0x50, point count, no analog channels, first and
-  last frame (1 and T), POINT scale -1.0 (a negative scale means float32 data), the first data
+  last frame (the source video's frame numbers from 1: ``frame_index[0] + 1`` and T later), POINT scale -1.0 (a negative scale means float32 data), the first data
   block, the frame rate;
 * blocks 2..: the parameter section, 4 bytes (reserved, 0x50, number of blocks, processor 84)
   then groups and parameters. Each entry starts with the length of its name and its group id
@@ -75,12 +75,14 @@ def _texts(gid, name, values, desc=""):
     return _param(gid, name, -1, (width, len(values)), data, desc)
 
 
-def _parameters(n_points: int, n_frames: int, fps: float, units: str, data_start: int) -> bytes:
+def _parameters(n_points: int, n_frames: int, fps: float, units: str, data_start: int, first: int = 1) -> bytes:
     group_of = {}
     for group, part in GROUPS.items():
         for i in range(part.start, part.stop):
             group_of[NAMES[i]] = group
-    first_end = [n_frames % 65536, n_frames // 65536]  # ACTUAL_END_FIELD: low word, high word
+    last = first + n_frames - 1
+    start_field = [first % 65536, first // 65536]  # ACTUAL_START/END_FIELD: low word, high word
+    first_end = [last % 65536, last // 65536]
     items = [
         _group(1, "POINT", "3D keypoints"),
         _int16(1, "USED", n_points, "number of markers"),
@@ -97,7 +99,7 @@ def _parameters(n_points: int, n_frames: int, fps: float, units: str, data_start
         _int16(2, "USED", 0),
         _float(2, "RATE", 0.0),
         _group(3, "TRIAL"),
-        _int16(3, "ACTUAL_START_FIELD", [1, 0]),
+        _int16(3, "ACTUAL_START_FIELD", np.array(start_field).astype(np.uint16).view(np.int16)),
         _int16(3, "ACTUAL_END_FIELD", np.array(first_end).astype(np.uint16).view(np.int16)),
         _group(4, "MANUFACTURER"),
         _text(4, "COMPANY", "mocap"),
@@ -124,13 +126,17 @@ def write_c3d(kp: Keypoints3D, path: str | os.PathLike, person: int = 0, units: 
 
     # The parameter section's size decides where the data starts, which is itself a parameter:
     # its length does not depend on the value, so size it once with a placeholder.
-    n_param_blocks = -(-(4 + len(_parameters(N_KEYPOINTS, T, kp.fps, units, 0))) // _BLOCK)
+    # The first frame is the source video's (frame_index, from 1), as far as the 16-bit header reaches.
+    first = int(kp.frame_index[0]) + 1
+    if first + T - 1 > 65535:
+        raise ValueError(f"C3D numbers frames up to 65535 (16-bit header); this clip ends at video frame {first + T - 1}")
+    n_param_blocks = -(-(4 + len(_parameters(N_KEYPOINTS, T, kp.fps, units, 0, first))) // _BLOCK)
     data_start = 2 + n_param_blocks
     params = struct.pack("<BBBB", 1, 0x50, n_param_blocks, _PROCESSOR_INTEL)
-    params += _parameters(N_KEYPOINTS, T, kp.fps, units, data_start)
+    params += _parameters(N_KEYPOINTS, T, kp.fps, units, data_start, first)
     params += b"\0" * (n_param_blocks * _BLOCK - len(params))
-    header = struct.pack("<BBHHHHHfHHf274sHHH164s44s", 2, 0x50, N_KEYPOINTS, 0, 1, T, 10, -1.0, data_start, 0,
-                         float(kp.fps), b"", 0, 0, 0, b"", b"")
+    header = struct.pack("<BBHHHHHfHHf274sHHH164s44s", 2, 0x50, N_KEYPOINTS, 0, first, first + T - 1, 10, -1.0,
+                         data_start, 0, float(kp.fps), b"", 0, 0, 0, b"", b"")
     data = frames.tobytes()
     data += b"\0" * (-len(data) % _BLOCK)
     with atomic_write(path, "wb") as f:

@@ -10,7 +10,9 @@ Layout (tab separated, as OpenSim's own TRCFileAdapter writes and reads it)::
     <empty line>
     1  0.000000  x  y  z  x  y  z ...
 
-Markers are the 133 COCO-WholeBody names. Frames are numbered from 1, time is (frame - 1) / fps.
+Markers are the 133 COCO-WholeBody names. Frames are the source video's frame numbers (the
+keypoints' ``frame_index``, from 1: a clip starting at video frame 120 starts at Frame# 121, and
+OrigDataStartFrame says 121), time is (Frame# - 1) / the video's rate.
 Every value, the last one included, is followed by a tab, as OpenSim writes. A **missing marker is
 written ``NaN NaN NaN``**: OpenSim parses that as missing (as it does empty fields), and unlike empty
 fields it survives readers that split rows on any whitespace (trc-data-reader and many scripts),
@@ -45,28 +47,75 @@ def _rate(fps: float) -> str:
     return f"{fps:.6g}"
 
 
+class TrcWriter:
+    """A TRC file written a stretch of frames at a time (memory does not grow with the clip); the
+    file replaces ``path`` atomically when the writer closes after all ``n_frames`` frames.
+
+    ``write(xyz, frame_index)`` takes (t, 133, 3) positions in ``units`` (world axes, Z up) and the
+    source frame numbers of those frames; ``step`` is the frames between time steps (the stride).
+    """
+
+    ROWS = 2000  # rows formatted at a time
+
+    def __init__(self, path: str | os.PathLike, n_frames: int, fps: float, units: str = "m", *, first_frame: int = 0,
+                 step: float = 1.0):
+        self.path, self.n_frames, self.fps, self.units, self.step = Path(path), n_frames, fps, units, step
+        self._written = 0
+        self._context = atomic_write(self.path, newline="\n")
+        self._file = self._context.__enter__()
+        rate = _rate(fps)
+        header = [
+            f"PathFileType\t4\t(X/Y/Z)\t{self.path.name} {AXES_NOTE}",
+            "\t".join(_KEYS),
+            "\t".join([rate, rate, str(n_frames), str(N_KEYPOINTS), units, rate, str(first_frame + 1), str(n_frames)]),
+            "Frame#\tTime\t" + "".join(f"{name}\t\t\t" for name in NAMES),
+            "\t\t" + "".join(f"X{i}\tY{i}\tZ{i}\t" for i in range(1, N_KEYPOINTS + 1)),
+            "",
+        ]
+        self._file.write("\n".join(header) + "\n")
+        # One %-format per row; Python writes a missing value as "nan", spelled "NaN" as OpenSim writes it.
+        self._row = "%d\t%.6f\t" + f"%.{_DECIMALS[units]}f\t" * (3 * N_KEYPOINTS)
+
+    def write(self, xyz: np.ndarray, frame_index) -> None:
+        frames = np.asarray(frame_index, dtype=np.int64) + 1  # source frame numbers, from 1
+        for a in range(0, len(frames), self.ROWS):
+            block, numbers = xyz[a:a + self.ROWS], frames[a:a + self.ROWS]
+            yup = np.stack([block[..., 0], block[..., 2], -block[..., 1]], axis=-1)
+            yup[~np.isfinite(yup).all(-1)] = np.nan  # a marker is missing as a whole
+            times = (numbers - 1) / (self.fps * self.step)
+            table = np.concatenate([numbers[:, None], times[:, None], yup.reshape(len(numbers), -1)], 1)
+            self._file.write("\n".join(self._row % tuple(row) for row in table.tolist()).replace("nan", "NaN") + "\n")
+        self._written += len(frames)
+
+    def close(self) -> Path:
+        if self._written != self.n_frames:
+            self.discard()
+            raise ValueError(f"TRC writer got {self._written} frames of {self.n_frames}")
+        self._context.__exit__(None, None, None)
+        return self.path
+
+    def discard(self) -> None:
+        """Drop the unfinished file: what was at ``path`` stays."""
+        try:
+            self._context.__exit__(ValueError, ValueError("discarded"), None)
+        except ValueError:
+            pass
+
+
+def frame_step(frame_index) -> float:
+    """Source frames between time steps (the stride), from the frame numbers."""
+    frames = np.asarray(frame_index)
+    return float(np.median(np.diff(frames))) if len(frames) > 1 else 1.0
+
+
 def write_trc(kp: Keypoints3D, path: str | os.PathLike, person: int = 0, units: str = "m") -> Path:
-    """Write one person's keypoints as an OpenSim TRC file (atomically); see the module doc."""
+    """Write one person's keypoints as an OpenSim TRC file (atomically); see the module doc. Frame
+    numbers and times are the source video's (``frame_index``)."""
     xyz = person_markers(kp, person, units, "TRC")
-    T = xyz.shape[0]
-    yup = np.stack([xyz[..., 0], xyz[..., 2], -xyz[..., 1]], axis=-1)
-    yup[~np.isfinite(yup).all(-1)] = np.nan  # a marker is missing as a whole
-    rate = _rate(kp.fps)
-    header = [
-        f"PathFileType\t4\t(X/Y/Z)\t{Path(path).name} {AXES_NOTE}",
-        "\t".join(_KEYS),
-        "\t".join([rate, rate, str(T), str(N_KEYPOINTS), units, rate, "1", str(T)]),
-        "Frame#\tTime\t" + "".join(f"{name}\t\t\t" for name in NAMES),
-        "\t\t" + "".join(f"X{i}\tY{i}\tZ{i}\t" for i in range(1, N_KEYPOINTS + 1)),
-        "",
-    ]
-    # One %-format per row; Python writes a missing value as "nan", spelled "NaN" as OpenSim writes it.
-    row_format = "%d\t%.6f\t" + f"%.{_DECIMALS[units]}f\t" * (3 * N_KEYPOINTS)
-    table = np.concatenate([np.arange(1, T + 1)[:, None], (np.arange(T) / kp.fps)[:, None], yup.reshape(T, -1)], 1)
-    rows = "\n".join(row_format % tuple(row) for row in table.tolist()).replace("nan", "NaN")
-    with atomic_write(path, newline="\n") as f:
-        f.write("\n".join(header) + "\n" + rows + "\n")
-    return Path(path)
+    writer = TrcWriter(path, kp.n_frames, kp.fps, units, first_frame=int(kp.frame_index[0]) if kp.n_frames else 0,
+                       step=frame_step(kp.frame_index))
+    writer.write(xyz, kp.frame_index)
+    return writer.close()
 
 
 def read_trc(path: str | os.PathLike) -> Keypoints3D:
@@ -126,6 +175,7 @@ def read_trc(path: str | os.PathLike) -> Keypoints3D:
         fail(f"NumFrames is {n_frames} but the file holds {len(body)} data rows")
     expected = 2 + 3 * n_markers
     data = np.full((n_frames, 3 * n_markers), np.nan)
+    numbers = np.zeros(n_frames, dtype=np.int64)
     for t, (n, line) in enumerate(body):
         fields = line.rstrip("\r\n").split("\t")
         if len(fields) == expected + 1 and fields[-1] == "":
@@ -134,6 +184,7 @@ def read_trc(path: str | os.PathLike) -> Keypoints3D:
             fail(f"{len(fields)} fields, expected {expected} (Frame#, Time and X, Y, Z of {n_markers} markers)", n)
         try:
             data[t] = [float(v) if v.strip() else np.nan for v in fields[2:]]
+            numbers[t] = int(float(fields[0]))
         except ValueError:
             fail("a value is not a number", n)
     yup = data.reshape(n_frames, n_markers, 3) / UNITS[units]
@@ -142,5 +193,8 @@ def read_trc(path: str | os.PathLike) -> Keypoints3D:
     xyz[:, 0, columns] = np.stack([yup[..., 0], -yup[..., 2], yup[..., 1]], axis=-1)
     present = np.isfinite(xyz).all(-1)
     xyz[~present] = np.nan
+    # Frame# holds the source frame numbers from 1, when they increase (else: 0, 1, 2, ...).
+    frame_index = numbers - 1 if n_frames and np.all(np.diff(numbers) > 0) and numbers[0] >= 1 else None
     return Keypoints3D(xyz=xyz, score=present.astype(float), reproj_error=np.full(present.shape, np.nan),
-                       n_views=np.zeros(present.shape, dtype=np.int16), layout=WHOLEBODY, fps=fps)
+                       n_views=np.zeros(present.shape, dtype=np.int16), layout=WHOLEBODY, fps=fps,
+                       frame_index=frame_index)

@@ -16,6 +16,7 @@ so ``import mocap.api`` stays light (no ONNX Runtime, torch or matplotlib until 
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,14 +49,19 @@ def import_calibration(path: str | os.PathLike, output: str | os.PathLike) -> Pa
 
 
 def match_cameras(group, camera_names, calibration_path) -> "calibration.CameraGroup":
-    """The calibration's cameras in the keypoints' order: by name when every name is found,
-    else by position when the counts agree."""
+    """The calibration's cameras in the keypoints' order: by name when every name is found, else
+    by position when the counts agree, with a warning naming both lists."""
+    import warnings
+
     names = list(camera_names)
     if len(group) != len(names):
         raise CalibrationFileError(f"has {len(group)} cameras ({', '.join(group.names)}) but keypoints were "
                                    f"given for {len(names)} ({', '.join(names)})", calibration_path)
     if set(names) <= set(group.names):
         return group.subset(names)
+    warnings.warn(f"{calibration_path}: the calibration's cameras ({', '.join(group.names)}) are not named like the "
+                  f"keypoints' ({', '.join(names)}); matching them by position: "
+                  + ", ".join(f"{a} = {b}" for a, b in zip(group.names, names)), stacklevel=2)
     return group
 
 
@@ -63,39 +69,150 @@ def match_cameras(group, camera_names, calibration_path) -> "calibration.CameraG
 class TriangulationResult:
     keypoints: Keypoints3D
     pose3d_npz: Path
-    pose3d_trc: Path  # person (track) 0
+    pose3d_trc: Path | None  # person (track) 0
     more_trc: tuple[Path, ...] = ()  # pose3d_p1.trc, ... for further tracks
+    camera_errors: dict | None = None  # camera -> median reprojection error (px) of person 0
+    outliers: tuple[str, ...] = ()  # cameras far above the others (a warning said so)
+    pose2d_npz: Path | None = None  # the 2D keypoints triangulated (written here from OpenPose JSON)
+    n_filled: int = 0  # keypoints filled from lifted 3D (fill_with_lifting)
 
 
-def triangulate_openpose(calibration_path, json_folders, output_dir, *, layout: str = "body_25", fps: float = 30.0,
-                         min_score: float = 0.3, min_views: int = 2, max_association_error: float = 50.0,
-                         persons: int | None = 1, max_reprojection_error: float = 15.0,
-                         progress: bool = True) -> TriangulationResult:
-    """OpenPose JSON folders (one per camera) + a calibration -> OUT/pose3d.npz and OUT/pose3d.trc.
+def triangulate_pose2d(pose2d_path, calibration_path, output_dir, *, persons: int | None = None,
+                       min_score: float = 0.3, min_views: int = 2, max_association_error: float = 50.0,
+                       max_reprojection_error: float = 15.0, min_track_frames: int = 5, trc: bool = True,
+                       fill_with_lifting=None, progress: bool = True) -> TriangulationResult:
+    """``pose2d.npz`` (as ``mocap pose2d`` wrote it: its frame rate, image sizes and frame numbers
+    are used) + a calibration -> OUT/pose3d.npz and a TRC per person; the defaults are the command
+    line's. persons: None for everyone, tracked (P axis = track id); 1 for the subject only; N for
+    the N tracks seen longest. fill_with_lifting: a lifted.npz (``mocap.lift``) whose monocular 3D
+    fills the keypoints fewer than two cameras agreed on."""
+    from mocap.triangulate.files import triangulate_file, triangulate_options
 
-    persons: 1 for the subject only; None for everyone, tracked (P axis = track id; one TRC per
-    track: pose3d.trc, pose3d_p1.trc, ...); N for the N tracks seen longest.
-    """
-    from exporters import write_trc
+    pose2d_path = Path(pose2d_path)
+    kp2d = Keypoints2D.load(pose2d_path)  # checks the file, and gives the cameras' names
+    group = match_cameras(load_calibration(calibration_path), kp2d.camera_names, calibration_path)
+    if tuple(group.names) != kp2d.camera_names:  # matched by position: the calibration takes the 2D's names
+        import dataclasses
 
-    if fps <= 0:
-        raise SettingsError(f"fps must be positive, got {fps}")
-    group = load_calibration(calibration_path)
+        group = calibration.CameraGroup(tuple(dataclasses.replace(c, name=n) for c, n in
+                                              zip(group.cameras, kp2d.camera_names)), group.metadata)
+    if persons is not None and (not isinstance(persons, (int, np.integer)) or persons < 1):
+        raise SettingsError(f"persons must be a whole number >= 1 or None (everyone), got {persons!r}")
     output_dir = make_output_folder(Path(output_dir))
-    kp2d = read_openpose_json(json_folders, layout=layout, fps=fps, progress=progress)
-    group = match_cameras(group, kp2d.camera_names, calibration_path)
-    kp2d = Keypoints2D(xy=kp2d.xy, score=kp2d.score, camera_names=kp2d.camera_names,
-                       image_sizes=np.array([cam.size for cam in group.cameras]), layout=kp2d.layout, fps=fps)
-    kp3d = triangulate(group, kp2d, min_score=min_score, min_views=min_views,
-                       max_association_error=max_association_error, persons=persons,
-                       max_reprojection_error=max_reprojection_error)
-    if kp3d.n_persons == 0:
-        raise InputFileError(f"nobody was seen by {min_views} cameras or more in any of the {kp2d.n_frames} frames "
-                             f"(keypoints above confidence {min_score:g})", Path(json_folders[0]).parent)
-    npz = kp3d.save(output_dir / "pose3d.npz")
-    trc = [write_trc(kp3d, output_dir / ("pose3d.trc" if p == 0 else f"pose3d_p{p}.trc"), person=p)
-           for p in range(kp3d.n_persons)]
-    return TriangulationResult(kp3d, npz, trc[0], tuple(trc[1:]))
+    options = triangulate_options(dict(min_score=min_score, min_views=min_views, max_gap=1.0,
+                                       max_association_error=max_association_error, outlier_method="consensus",
+                                       max_reprojection_error=max_reprojection_error, fix_swaps=True,
+                                       min_track_frames=min_track_frames), kp2d.n_frames)
+    del kp2d
+    files = triangulate_file(pose2d_path, group, output_dir, persons=persons, options=options, trc=False,
+                             progress=progress)
+    n_filled = 0
+    if fill_with_lifting is not None:
+        from mocap.lift import LiftedViews
+        from mocap.lift import fill_with_lifting as fill
+
+        result = fill(Keypoints3D.load(files.pose3d_npz), LiftedViews.load(fill_with_lifting), group,
+                      min_score=min_score)
+        result.keypoints.save(files.pose3d_npz)
+        n_filled = int(result.n_filled)
+    kp3d = Keypoints3D.load(files.pose3d_npz)
+    trc_paths = []
+    if trc:
+        from exporters import write_trc
+
+        trc_paths = [write_trc(kp3d, output_dir / ("pose3d.trc" if p == 0 else f"pose3d_p{p}.trc"), person=p)
+                     for p in range(kp3d.n_persons)]
+    return TriangulationResult(kp3d, files.pose3d_npz, trc_paths[0] if trc_paths else None, tuple(trc_paths[1:]),
+                               files.camera_errors, files.outliers, pose2d_path, n_filled)
+
+
+def session_calibration_file(folder) -> Path:
+    """The calibration of the session at ``folder``: ``output/calibration.toml`` (what ``mocap run``
+    made of it), else the calibration file in ``calibration/`` (calibration.toml first)."""
+    from mocap.session import open_session
+
+    session = open_session(folder)
+    made = session.output_dir / "calibration.toml"
+    if made.is_file():
+        return made
+    files = session.calibration_files()
+    if len(files) > 1 and files[0].name != "calibration.toml":
+        raise CalibrationFileError(f"holds several calibration files ({', '.join(f.name for f in files)}); give "
+                                   "the one to use with --calibration", session.calibration_dir)
+    if not files:
+        raise CalibrationFileError("no calibration file here (calibration.toml, a Qualisys .qca.txt, ...): give one "
+                                   "with --calibration, or run `mocap run` to calibrate from board pictures",
+                                   session.calibration_dir)
+    return files[0]
+
+
+def triangulate_session(folder, output_dir=None, *, calibration_path=None, fill_with_lifting: bool = False,
+                        progress: bool = True, **options) -> TriangulationResult:
+    """``mocap triangulate DIR``: the session's ``output/pose2d.npz`` and its calibration
+    (:func:`session_calibration_file`, or ``calibration_path``) -> ``output/pose3d.npz`` (or
+    ``output_dir``). fill_with_lifting: fill from ``output/lifted.npz``, made first from the
+    session's videos with MediaPipe's world landmarks when it is not there."""
+    folder = Path(folder)
+    pose2d = folder / "output" / "pose2d.npz"
+    if not pose2d.is_file():
+        raise InputFileError("no output/pose2d.npz: run `mocap pose2d` (or `mocap run`) on the session first", folder)
+    cal = Path(calibration_path) if calibration_path is not None else session_calibration_file(folder)
+    lifted = None
+    if fill_with_lifting:
+        from mocap.lift import estimate_lifted, lifted_path, make_lifting_backend
+        from mocap.video import find_videos
+
+        lifted = lifted_path(folder / "output")
+        if not lifted.is_file():
+            backend = make_lifting_backend("mediapipe")
+            try:
+                kp2d = Keypoints2D.load(pose2d)
+                start, stride = int(kp2d.frame_index[0]), int(np.diff(kp2d.frame_index[:2])[0]) if \
+                    kp2d.n_frames > 1 else 1
+                views = estimate_lifted(find_videos(folder), backend, start=start, stride=stride,
+                                        stop=int(kp2d.frame_index[-1]) + 1, progress=progress)
+            finally:
+                backend.close()
+            views.save(lifted)
+    return triangulate_pose2d(pose2d, cal, output_dir if output_dir is not None else folder / "output",
+                              fill_with_lifting=lifted, progress=progress, **options)
+
+
+def triangulate_openpose(calibration_path, json_folders, output_dir, *, fps: float, layout: str = "body_25",
+                         videos=None, persons: int | None = None, min_score: float = 0.3, min_views: int = 2,
+                         max_association_error: float = 50.0, max_reprojection_error: float = 15.0,
+                         min_track_frames: int = 5, progress: bool = True) -> TriangulationResult:
+    """OpenPose JSON folders (one per camera) + a calibration -> OUT/pose2d.npz (the JSON as 2D
+    keypoints), OUT/pose3d.npz and a TRC per person. JSON records neither the frame rate (``fps``
+    is required) nor the image sizes: give the ``videos`` (one per camera, in the folders' order)
+    so that keypoints from resampled videos are rescaled to the calibration's size; without them
+    they are taken at the calibration's size, with a warning. Files pair across cameras by their
+    frame number. The other defaults are the command line's (``persons`` None: everyone)."""
+    import warnings
+
+    if not (isinstance(fps, (int, float)) and fps > 0):
+        raise SettingsError(f"--fps must be the videos' frame rate (JSON does not record it), got {fps!r}")
+    output_dir = make_output_folder(Path(output_dir))
+    sizes = None
+    if videos:
+        from mocap.video import VideoReader
+
+        if len(videos) != len(json_folders):
+            raise SettingsError(f"{len(videos)} videos for {len(json_folders)} OpenPose folders: give one per camera")
+        sizes = [(r.info.width, r.info.height) for r in map(VideoReader, videos)]
+    kp2d = read_openpose_json(json_folders, layout=layout, fps=fps, image_sizes=sizes, progress=progress)
+    if sizes is None:
+        warnings.warn("OpenPose JSON does not record the image sizes: the keypoints are taken at the calibration's "
+                      "image size (give the videos to rescale keypoints from resampled videos)", stacklevel=2)
+        group = match_cameras(load_calibration(calibration_path), kp2d.camera_names, calibration_path)
+        import dataclasses
+
+        kp2d = dataclasses.replace(kp2d, image_sizes=np.array([cam.size for cam in group.cameras]))
+    pose2d = kp2d.save(output_dir / "pose2d.npz")
+    return triangulate_pose2d(pose2d, calibration_path, output_dir, persons=persons, min_score=min_score,
+                              min_views=min_views, max_association_error=max_association_error,
+                              max_reprojection_error=max_reprojection_error, min_track_frames=min_track_frames,
+                              progress=progress)
 
 
 def load_result(path: str | os.PathLike) -> Keypoints3D | Motion:
@@ -106,21 +223,32 @@ def load_result(path: str | os.PathLike) -> Keypoints3D | Motion:
     try:
         with np.load(path, allow_pickle=False) as npz:
             kind = str(npz["kind"]) if "kind" in npz.files else ""
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"not a readable .npz file ({exc})", path) from exc
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputFileError(f"not a readable .npz file, truncated or damaged ({exc})", path) from exc
     for cls in (Keypoints3D, Motion):
         if kind == cls._kind:
             return cls.load(path)
     raise InputFileError(f"holds {kind or 'unknown data'!r}; expected 3D keypoints or a motion", path)
 
 
-def export(fmt: str, input_path, output_path, *, person: int = 0, rig: str = "default",
+def one_person(kp: Keypoints3D, person: int) -> Keypoints3D:
+    """``kp`` with person (track) ``person`` only, every per-person field sliced alike."""
+    import dataclasses
+
+    p = slice(person, person + 1)
+    return dataclasses.replace(kp, xyz=kp.xyz[:, p], score=kp.score[:, p], reproj_error=kp.reproj_error[:, p],
+                               n_views=kp.n_views[:, p], source=kp.source[:, p], detections=kp.detections[:, :, p],
+                               view_swaps=kp.view_swaps[:, :, p])
+
+
+def export(fmt: str, input_path, output_path, *, person: int | None = 0, rig: str = "default",
            units: str | None = None) -> Path:
     """Write ``input_path`` (pose3d.npz or motion.npz) as BVH, FBX, glTF/GLB, TRC, C3D, CSV or NPZ.
 
     Armature formats (bvh, fbx, gltf, glb) take a motion as it is, or fit the whole-body armature
     (body and fingers) to 3D keypoints and rename it for ``rig``; marker formats (trc, c3d, csv)
-    take 3D keypoints. The output's folder must exist (OutputError otherwise).
+    take 3D keypoints; ``person`` picks one (csv and npz: None writes every person). The output's
+    folder must exist (OutputError otherwise).
     """
     from exporters import write_bvh, write_csv, write_trc
     from mocap.fileio import check_output_path
@@ -130,8 +258,12 @@ def export(fmt: str, input_path, output_path, *, person: int = 0, rig: str = "de
         raise SettingsError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     data = load_result(input_path)
     output_path = check_output_path(output_path)
-    if isinstance(data, Keypoints3D) and not 0 <= person < data.n_persons:
+    if person is None and (fmt not in ("csv", "npz") or isinstance(data, Motion)):
+        raise SettingsError(f"person 'all' is for csv and npz exports of 3D keypoints; {fmt} takes one person")
+    if isinstance(data, Keypoints3D) and person is not None and not 0 <= person < data.n_persons:
         raise SettingsError(f"person {person} does not exist; {input_path} holds {data.n_persons}")
+    if isinstance(data, Keypoints3D) and person is not None and fmt in ("csv", "npz"):
+        data = one_person(data, person)
     if fmt in ("bvh", "fbx", "gltf", "glb"):
         if isinstance(data, Motion):
             motion = data

@@ -16,6 +16,7 @@ from calibration.people import PeopleCalibration, calibrate_from_people
 from calibration.pipeline import CalibrationResult, calibrate_folder
 from calibration.toml_format import write_toml
 from mocap.data import Keypoints2D
+from mocap.report.metrics import calibration_pixels
 
 
 def calibrate(folder: str | os.PathLike, output: str | os.PathLike | None = None, *, board: str = "charuco",
@@ -34,13 +35,17 @@ def calibrate_from_keypoints(intrinsics: CameraGroup, keypoints: Keypoints2D, ou
                              height: float | None = None, refine_focal: bool = False,
                              min_score: float = 0.5) -> tuple[CameraGroup, PeopleCalibration]:
     """Camera poses from people's 2D keypoints (person ``p`` must be the same person in every
-    camera); ``intrinsics`` gives each camera's intrinsics by name. Writes ``output`` when given."""
+    camera); ``intrinsics`` gives each camera's intrinsics by name. Keypoints from videos of another
+    size than a camera's intrinsics (``keypoints.image_sizes``) are rescaled to it first, as
+    triangulation does. Writes ``output`` when given."""
     missing = [n for n in keypoints.camera_names if n not in intrinsics.names]
     if missing:
         raise CalibrationError(f"no intrinsics for cameras {', '.join(missing)}; the intrinsics file has "
                                f"{', '.join(intrinsics.names)}")
     cameras = [intrinsics[n] for n in keypoints.camera_names]
-    result = calibrate_from_people(cameras, keypoints.xy, keypoints.score, height=height, refine_focal=refine_focal,
+    # Keypoints from videos of another size than the intrinsics' (resampled phones) in the calibration's pixels.
+    xy = calibration_pixels(keypoints, CameraGroup(tuple(cameras)))
+    result = calibrate_from_people(cameras, xy, keypoints.score, height=height, refine_focal=refine_focal,
                                    min_score=min_score)
     group = CameraGroup(tuple(result.cameras), {"adjusted": True, "error": result.rms, "world_frame": result.world_frame,
                                                 "calibration": "from people" + (f", height {height} m" if height else

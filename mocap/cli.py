@@ -9,31 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 import calibration
 from mocap.errors import MocapError
-
-
-def _cmd_triangulate(args) -> None:
-    from mocap.api import triangulate_openpose
-
-    persons = None if args.persons == "all" else int(args.persons)
-    result = triangulate_openpose(args.calibration, args.openpose_json, args.output, layout=args.layout, fps=args.fps,
-                                  min_score=args.min_score, min_views=args.min_views,
-                                  max_association_error=args.max_association_error, persons=persons,
-                                  max_reprojection_error=args.max_reprojection_error, progress=not args.quiet)
-    kp = result.keypoints
-    found = np.isfinite(kp.xyz[..., 0])
-    present = found.any(axis=(0, 1))  # keypoints the input layout has (BODY_25B fills 23 of 133)
-    print(f"triangulated {kp.n_frames} frames at {kp.fps:g} fps: {int(present.sum())} keypoints, "
-          f"{found[..., present].mean():.1%} of them found, "
-          f"median reprojection error {np.nanmedian(kp.reproj_error):.2f} px")
-    if kp.n_persons > 1 or persons != 1:
-        seen = found[..., present].any(-1).sum(0)  # frames per track
-        print(f"{kp.n_persons} track(s): " + ", ".join(f"person {p} in {n} frames" for p, n in enumerate(seen)))
-    for path in (result.pose3d_npz, result.pose3d_trc, *result.more_trc):
-        print(f"wrote {path}")
 
 
 def _cmd_export(args) -> None:
@@ -77,34 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    p = verbs.add_parser("triangulate", help="multi-view 2D keypoints + calibration -> 3D keypoints")
-    p.add_argument("--calibration", required=True, metavar="CAL",
-                   help="calibration file: anipose/Pose2Sim TOML or Qualisys .qca.txt")
-    p.add_argument("--openpose-json", nargs="+", required=True, metavar="DIR",
-                   help="one OpenPose JSON folder per camera (folder name = camera name, '_json' dropped)")
-    p.add_argument("--layout", default="body_25", help="body layout of the JSON files (body_25, body_25b, coco_17, ...)")
-    p.add_argument("--fps", type=float, default=30.0, help="frame rate of the videos (JSON does not record it)")
-    p.add_argument("--min-score", type=float, default=0.3, help="ignore 2D keypoints below this confidence")
-    p.add_argument("--min-views", type=int, default=2, help="cameras a keypoint needs to be triangulated")
-    p.add_argument("--max-association-error", type=float, default=50.0, metavar="PX",
-                   help="pixels within which detections in different views count as one person")
-    p.add_argument("--max-reprojection-error", type=float, default=15.0, metavar="PX",
-                   help="a view further off than this is left out of a keypoint (raised per camera to 6x its "
-                        "median error, for calibrations that fit some cameras poorly)")
-    p.add_argument("--persons", default="all", metavar="N|all",
-                   help="all: everyone, tracked (P axis = track id; default); 1: the subject only; "
-                        "N: the N people seen longest")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder (pose3d.npz, pose3d.trc)")
-    p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS)
-    p.set_defaults(func=_cmd_triangulate)
-
     p = verbs.add_parser("export", help="pose3d.npz / motion.npz -> BVH, FBX, glTF, TRC, C3D, CSV, NPZ")
     p.add_argument("format", choices=["bvh", "fbx", "gltf", "glb", "trc", "c3d", "csv", "npz"],
                    help="bvh (Y up, m), fbx (Y up, cm; needs bpy), gltf/glb (Y up, m), trc (Y up), c3d (Z up, mm), "
                         "csv / npz (Z up, m)")
     p.add_argument("input", help="pose3d.npz (3D keypoints) or motion.npz")
     p.add_argument("-o", "--output", required=True, help="file to write")
-    p.add_argument("--person", type=int, default=0, help="which person (P axis) to export")
+    p.add_argument("--person", type=lambda v: None if v == "all" else int(v), default=0, metavar="N|all",
+                   help="which person (P axis) to export; csv / npz: 'all' writes every person")
     p.add_argument("--rig", default="default", choices=["default", "mixamo", "unreal", "unity", "rigify"],
                    help="bone names for bvh/fbx/gltf made from 3D keypoints (default: ours)")
     p.add_argument("--units", choices=["m", "cm", "mm"], help="trc / c3d length unit (trc m, c3d mm by default)")
@@ -128,7 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> str:
+    return f"mocap: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    warnings.formatwarning = _one_line_warning  # a warning is one line for the user, like an error
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

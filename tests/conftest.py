@@ -39,7 +39,7 @@ def pose2sim_subject(pose2sim_demo, tmp_path_factory):
 
     folders = sorted((pose2sim_demo / "pose2d_openpose_body25b").glob("cam*_json"))
     out = triangulate_openpose(pose2sim_demo / "calibration" / "Calib.qca.txt", folders,
-                               tmp_path_factory.mktemp("pose2sim_subject"), layout="body_25b", fps=60, progress=False)
+                               tmp_path_factory.mktemp("pose2sim_subject"), layout="body_25b", fps=60, persons=1, progress=False)
     return out.keypoints.xyz[:, 0], 60.0
 
 

@@ -13,6 +13,7 @@ from mocap.synthetic import camera_ring
 
 BOARD = CharucoBoard((7, 5), 0.1, 0.075, "DICT_4X4_50")
 FLAGS = ["--board", "charuco", "--squares", "7x5", "--square-size", "0.1", "--marker-size", "0.075"]
+FLAGS_TOML = 'board = "charuco"\nsquares = "7x5"\nsquare_size = 0.1\nmarker_size = 0.075\n'
 
 
 @pytest.fixture(scope="module")
@@ -113,11 +114,16 @@ def test_empty_folder_and_bad_settings(tmp_path, capsys):
 
 
 def test_settings_from_session_toml(views, tmp_path):
+    """The session's [calibration] table is used: its fisheye = true (not the default) shows in the result."""
     folder = _write(tmp_path / "c", views)
     (folder / "session.toml").write_text('[calibration]\nboard = "charuco"\nsquares = "7x5"\nsquare_size = 0.1\n'
-                                         'marker_size = 0.075\ndictionary = "DICT_4X4_50"\n')
+                                         'marker_size = 0.075\ndictionary = "DICT_4X4_50"\nfisheye = true\n')
     out = tmp_path / "calibration.toml"
     assert main(["calibrate", str(folder), "--intrinsics-only", "--no-report", "-o", str(out)]) == 0
+    assert all(cam.fisheye for cam in load_calibration(out))
+    (folder / "session.toml").write_text('[calibration]\nfisheye = false\n' + FLAGS_TOML)
+    assert main(["calibrate", str(folder), "--intrinsics-only", "--no-report", "-o", str(out)]) == 0
+    assert not any(cam.fisheye for cam in load_calibration(out))
 
 
 def _write_videos(views, folder, *, fps, blanks):

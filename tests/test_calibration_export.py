@@ -2,6 +2,7 @@
 lab file and on a synthetic rig; FreeMoCap's TOML carries millimetres."""
 
 import numpy as np
+import pytest
 
 from calibration import load_calibration, read_qualisys
 from calibration.export import export_calibration
@@ -37,6 +38,10 @@ def test_freemocap_and_pose2sim_exports(tmp_path):
     export_calibration(rig, tmp_path / "p2s.toml", "pose2sim")
     _same(load_calibration(tmp_path / "p2s.toml"), rig)
     export_calibration(rig, tmp_path / "fmc.toml", "freemocap")
-    fmc = load_calibration(tmp_path / "fmc.toml")
-    assert np.allclose([c.tvec for c in fmc], [c.tvec * 1000 for c in rig])
-    assert fmc.metadata["units"] == "mm"
+    assert 'units = "mm"' in (tmp_path / "fmc.toml").read_text()
+    assert np.allclose([float(v) for v in (tmp_path / "fmc.toml").read_text().split("translation = [")[1]
+                        .split("]")[0].split(",")], rig[0].tvec * 1000)  # written in millimetres
+    with pytest.warns(UserWarning, match="converted to metres"):
+        fmc = load_calibration(tmp_path / "fmc.toml")  # read back in metres
+    assert np.allclose([c.tvec for c in fmc], [c.tvec for c in rig])
+    assert fmc.metadata["units"] == "m" and fmc.metadata["converted_from_units"] == "mm"

@@ -153,11 +153,15 @@ def test_reads_pose2sim_style(tmp_path):
 def test_reads_freemocap_style(tmp_path):
     path = tmp_path / "freemocap_calibration.toml"
     path.write_text(FREEMOCAP_TOML)
-    group = read_toml(path)
+    from calibration import UnitsWarning
+
+    with pytest.warns(UnitsWarning, match="millimetres .* converted to metres"):
+        group = read_toml(path)
     assert group.names == ["1", "2"]
     assert group["1"].fisheye and not group["2"].fisheye
     assert group["2"].size == (720, 1280)
-    np.testing.assert_array_equal(group["2"].tvec, [-2512.7, -645.7, 738.9])  # kept as written (mm)
+    # FreeMoCap writes its board's unit (mm) and no units entry: converted to metres on load.
+    np.testing.assert_allclose(group["2"].tvec, [-2.5127, -0.6457, 0.7389], rtol=1e-12)
     assert group.metadata["path_to_recorded_videos"] == "C:\\\\Users\\\\me\\\\videos".replace("\\\\", "\\")
     # And it survives our writer (metadata strings included).
     back = read_toml(write_toml(group, tmp_path / "again.toml"))

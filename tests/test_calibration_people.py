@@ -1,6 +1,7 @@
 """Calibration from people (no board) on a synthetic two-person scene seen by a 4-camera ring:
 rotations, metric positions (scale from the people's height) and the floor recovered."""
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -81,21 +82,26 @@ def test_real_people_against_the_lab_calibration(pose2sim_demo):
 
     lab = read_qualisys(pose2sim_demo / "calibration" / "Calib.qca.txt")
     folders = [pose2sim_demo / "pose2d_openpose_body25b" / f"{name}_json" for name in lab.names]
-    kp = read_openpose_json(folders, layout="body_25b", progress=False)
-    xy = kp.xy.copy()
-    for c, name in enumerate(lab.names):  # cam01/02 videos were resampled to 1080 px wide (see qualisys.py)
+    sizes = []
+    for name in lab.names:  # cam01/02 videos were resampled to 1080 px wide (see qualisys.py)
         capture = cv2.VideoCapture(str(pose2sim_demo / "videos" / f"{name}.mp4"))
-        width = capture.get(cv2.CAP_PROP_FRAME_WIDTH)
+        sizes.append((int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))))
         capture.release()
-        xy[c, ..., 0] = (xy[c, ..., 0] + 0.5) * lab[name].size[0] / width - 0.5
+    kp = read_openpose_json(folders, layout="body_25b", image_sizes=sizes, progress=False)
     # The subject is the tallest person in each view (the bystander stands farther away).
     with warnings.catch_warnings():  # views where nobody is seen
         warnings.simplefilter("ignore", RuntimeWarning)
-        extent = np.nan_to_num(np.nanmax(xy[..., 1], -1) - np.nanmin(xy[..., 1], -1), nan=-1.0)
+        extent = np.nan_to_num(np.nanmax(kp.xy[..., 1], -1) - np.nanmin(kp.xy[..., 1], -1), nan=-1.0)
     best = np.argmax(extent, axis=-1)
-    xy = np.take_along_axis(xy, best[..., None, None, None], 2)
-    score = np.take_along_axis(kp.score, best[..., None, None], 2)
-    result = calibrate_from_people([c.with_pose(np.zeros(3), np.zeros(3)) for c in lab], xy, score, height=1.75)
+    kp = dataclasses.replace(kp, xy=np.take_along_axis(kp.xy, best[..., None, None, None], 2),
+                             score=np.take_along_axis(kp.score, best[..., None, None], 2),
+                             swapped=np.take_along_axis(kp.swapped, best[..., None, None], 2))
+    # The API rescales the resampled cam01/cam02 keypoints to the calibration's 1088 px by itself.
+    from calibration import CameraGroup
+    from mocap.calibrate_api import calibrate_from_keypoints
+
+    intrinsics = CameraGroup(tuple(c.with_pose(np.zeros(3), np.zeros(3)) for c in lab))
+    _, result = calibrate_from_keypoints(intrinsics, kp, height=1.75)
     rot, pos, _ = _aligned_errors(list(lab), result.cameras)
     print(f"rotations vs Qualisys: {np.round(rot, 2)}°, positions {np.round(pos * 1000)} mm, RMS {result.rms:.1f} px")
     assert rot.max() < 2.0

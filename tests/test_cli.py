@@ -84,7 +84,7 @@ def test_demo_reports_its_error(tmp_path):
 
 def _triangulate(root, folders, out, calib=None):
     return mocap("triangulate", "--calibration", calib or root / "calibration.toml", "--openpose-json", *folders,
-                 "--layout", "body_25", "-o", out)
+                 "--layout", "body_25", "--fps", 30, "-o", out)  # JSON does not record the rate: --fps is required
 
 
 def test_bad_keypoint_folders(small_session, tmp_path):

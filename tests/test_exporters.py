@@ -45,7 +45,7 @@ def test_bvh_layout_axes_and_units(body, tmp_path):
     _, motion = body
     path = write_bvh(motion, tmp_path / "walk.bvh")
     lines, frames = _motion_lines(path)
-    assert lines[0] == "HIERARCHY" and lines[1] == COMMENT and lines[2] == "ROOT pelvis"
+    assert lines[0] == "HIERARCHY" and lines[1] == f"{COMMENT}; first frame: video frame 0" and lines[2] == "ROOT pelvis"
     assert lines[4].split() == ["OFFSET", "0.0000000", "0.0000000", "0.0000000"]
     assert lines[5].split() == ["CHANNELS", "6", "Xposition", "Yposition", "Zposition",
                                 "Zrotation", "Xrotation", "Yrotation"]

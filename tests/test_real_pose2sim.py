@@ -18,7 +18,7 @@ def result(pose2sim_demo, tmp_path_factory):
     folders = sorted((pose2sim_demo / "pose2d_openpose_body25b").glob("cam*_json"))
     out = tmp_path_factory.mktemp("pose2sim")
     res = triangulate_openpose(pose2sim_demo / "calibration" / "Calib.qca.txt", folders, out,
-                               layout="body_25b", fps=60, progress=False)
+                               layout="body_25b", fps=60, persons=1, progress=False)
     return res, folders
 
 

@@ -1,29 +1,19 @@
 """``mocap calibrate DIR``, ``mocap calibration board`` and ``mocap calibration export``.
 
 Settings come from the flags, else from the ``[calibration]`` table of ``DIR/session.toml`` or
-``DIR/../session.toml``, else from the defaults below. Keys match the flags::
-
-    [calibration]
-    board = "charuco"          # or "checkerboard"
-    squares = "7x5"            # ChArUco: squares; checkerboard: inner corners ([7, 5] works too)
-    square_size = 0.06         # metres
-    marker_size = 0.045        # metres (ChArUco)
-    dictionary = "DICT_4X4_50"
-    legacy = false             # ChArUco layout of OpenCV < 4.6
-    fisheye = false
-    every = 1                  # videos: use every n-th frame
-    rate = 2.0                 # videos: or sample this many frames per second (wins over every)
-    floor = ""                 # picture (file stem or frame number) with the board on the floor
+``DIR/../session.toml`` (the session's settings, checked against the one schema of
+:mod:`mocap.session.schema`: ``mocap init`` writes them all with their defaults), else from the
+schema's defaults. Keys match the flags: board, squares, square_size, marker_size, dictionary,
+legacy, fisheye, every, rate, floor.
 """
 
 from __future__ import annotations
 
-import tomllib
+import argparse
 from pathlib import Path
 
-DEFAULTS = {"board": "charuco", "squares": "7x5", "square_size": 0.06, "marker_size": None,
-            "dictionary": "DICT_4X4_50", "legacy": False, "fisheye": False, "every": 1, "rate": None,
-            "floor": None}
+FLAG_KEYS = ("board", "squares", "square_size", "marker_size", "dictionary", "legacy", "fisheye", "every", "rate",
+             "floor")
 
 
 def _squares(text) -> tuple[int, int]:
@@ -38,41 +28,30 @@ def _squares(text) -> tuple[int, int]:
         raise CalibrationError(f"--squares must look like 7x5, got {text!r}") from None
 
 
-def _session_settings(folder: Path) -> dict:
-    from calibration import CalibrationError
+def _session_settings(folder: Path | None):
+    """The ``[calibration]`` table of the session around ``folder`` (the defaults without one)."""
+    from mocap.session import default_settings, load_settings
 
-    for candidate in (folder / "session.toml", folder.parent / "session.toml"):
+    for candidate in ((folder / "session.toml", folder.parent / "session.toml") if folder is not None else ()):
         if candidate.is_file():
-            try:
-                table = tomllib.loads(candidate.read_text(encoding="utf-8")).get("calibration", {})
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise CalibrationError(f"malformed TOML: {exc}", candidate) from None
-            unknown = sorted(set(table) - set(DEFAULTS))
-            if unknown:
-                raise CalibrationError(f"[calibration] has unknown keys {', '.join(unknown)}; known: "
-                                       f"{', '.join(DEFAULTS)}", candidate)
-            return table
-    return {}
+            return load_settings(candidate)["calibration"]
+    return default_settings()["calibration"]
 
 
-def _settings(args, folder: Path | None) -> dict:
-    session = _session_settings(folder) if folder is not None else {}
+def calibrate_settings(args, folder: Path | None) -> dict:
+    """The calibration settings: flags, else the session's [calibration], else the defaults."""
+    session = _session_settings(folder)
     out = {}
-    for key, default in DEFAULTS.items():
+    for key in FLAG_KEYS:
         value = getattr(args, key, None)
-        out[key] = value if value is not None else session.get(key, default)
+        out[key] = value if value is not None else session[key]
     return out
 
 
 def _board(settings):
-    from calibration import CalibrationError
-    from calibration.boards import board_from_settings
+    from mocap.pipeline.capture import board_from_table
 
-    try:
-        return board_from_settings(settings["board"], _squares(settings["squares"]), float(settings["square_size"]),
-                                   settings["marker_size"], settings["dictionary"], bool(settings["legacy"]))
-    except ValueError as exc:
-        raise CalibrationError(f"bad board settings: {exc}") from None
+    return board_from_table({**settings, "squares": _squares(settings["squares"])})
 
 
 def _add_board_flags(p) -> None:
@@ -88,13 +67,14 @@ def _cmd_calibrate(args) -> None:
     from calibration.pipeline import calibrate_folder
 
     folder = Path(args.folder)
-    settings = _settings(args, folder)
+    settings = calibrate_settings(args, folder)
     board = _board(settings)
     output = Path(args.output) if args.output else folder / "calibration.toml"
     result = calibrate_folder(folder, board, output, intrinsics_only=args.intrinsics_only,
                               fisheye=bool(settings["fisheye"]), step=int(settings["every"]),
                               rate=float(settings["rate"]) if settings["rate"] else None,
-                              floor=settings["floor"] or None, report=not args.no_report)
+                              floor=settings["floor"] or None, report=not args.no_report,
+                              progress=not args.quiet)
     for cam in result.group:
         intr = result.intrinsics[cam.name]
         rms = result.bundle.camera_rms.get(cam.name) if result.bundle else intr.rms
@@ -112,7 +92,7 @@ def _cmd_board(args) -> None:
 
     from calibration import CalibrationError
 
-    settings = _settings(args, None)
+    settings = calibrate_settings(args, None)
     board = _board(settings)
     image = board.image(args.pixels_per_square)
     output = Path(args.output)
@@ -167,6 +147,7 @@ def register(verbs, calibration_actions) -> None:
                    help="calibrate each camera on its own (no poses)")
     p.add_argument("--no-report", action="store_true", dest="no_report", help="do not write the report files")
     p.add_argument("-o", "--output", default=None, help="calibration file (default DIR/calibration.toml)")
+    p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     p.set_defaults(func=_cmd_calibrate)
 
     q = calibration_actions.add_parser("board", help="printable calibration board image")

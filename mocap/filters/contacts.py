@@ -14,7 +14,9 @@ A foot not seen in a frame is not in contact there.
 calibration). Otherwise it is **estimated from the feet**: under each foot of each person, the 5th
 percentile over the clip of that foot's lowest point (a low percentile rather than the minimum, so
 that a few wrong keypoints cannot drag the floor down). :class:`FootContacts` says which rule
-applied (``floor_known``) and holds the floor heights used (``floor``).
+applied (``floor_known``) and holds the floor heights used (``floor``). In a world without a known
+up (``world_frame`` "unaligned"), heights are measured along each person's own up (from their
+posture, :func:`mocap.skeleton.upright_rotation`) and the floor is estimated.
 """
 
 from __future__ import annotations
@@ -54,27 +56,55 @@ class FootContacts:
         return "the known floor (z = 0)" if self.floor_known else "the floor estimated from the feet"
 
 
-def foot_contacts(kp: Keypoints3D, *, height: float = 0.05, speed: float = 0.3) -> FootContacts:
-    """Foot contacts of every person of ``kp`` (133 COCO-WholeBody keypoints, metres, Z up), with
-    the floor rule of the module docstring."""
-    if not kp.fps > 0:
-        raise SettingsError(f"the frame rate must be positive, got {kp.fps}")
-    if not height > 0 or not speed > 0:
-        raise SettingsError(f"foot contact height and speed must be positive, got {height} and {speed}")
+def _feet(kp: Keypoints3D):
+    """(low (T, P, 2) each foot's lowest point, centre (T, P, 2, 3)) along the world's (or, in a
+    world without a known up, each person's own) up."""
     xyz = kp.xyz
-    n_frames, n_persons = xyz.shape[:2]
-    contacts = np.zeros((n_frames, n_persons, 2), dtype=bool)
-    floor = np.zeros((n_persons, 2))
-    for i, side in enumerate(FEET):
+    if kp.world_frame == "unaligned":  # no known up: heights are measured along the person's own up
+        from mocap.skeleton import upright_rotation
+
+        xyz = np.stack([xyz[:, p] @ upright_rotation(xyz[:, p]).T for p in range(xyz.shape[1])], axis=1) \
+            if xyz.shape[1] else xyz
+    lows, centres = [], []
+    for side in FEET:
         pts = xyz[:, :, FOOT_POINTS[side]]  # (T, P, 3, 3)
         ankle = xyz[:, :, INDEX[f"{side}_ankle"]]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # feet not seen
-            low = np.nanmin(np.concatenate([pts[..., 2], ankle[..., 2:3] - ANKLE_HEIGHT], -1), axis=-1)  # (T, P)
-            centre = np.nanmean(np.concatenate([pts, ankle[:, :, None]], 2), axis=2)  # (T, P, 3)
-            if not kp.floor_known:
-                floor[:, i] = np.nanpercentile(low, FLOOR_PERCENTILE, axis=0) if n_frames else np.nan
-        velocity = np.gradient(centre, axis=0) * kp.fps if n_frames > 1 else np.zeros_like(centre)
-        moving = np.linalg.norm(velocity, axis=-1)
-        contacts[..., i] = (low - floor[None, :, i] < height) & (moving < speed)
-    return FootContacts(contacts, floor, kp.floor_known)
+            lows.append(np.nanmin(np.concatenate([pts[..., 2], ankle[..., 2:3] - ANKLE_HEIGHT], -1), axis=-1))
+            centres.append(np.nanmean(np.concatenate([pts, ankle[:, :, None]], 2), axis=2))
+    return np.stack(lows, -1), np.stack(centres, 2)
+
+
+def foot_lows(kp: Keypoints3D) -> np.ndarray:
+    """(T, P, 2) the lowest point of each foot in each frame (NaN when unseen): what the floor is
+    estimated from."""
+    return _feet(kp)[0]
+
+
+def floor_from_lows(lows: np.ndarray) -> np.ndarray:
+    """(P, 2) the floor under each foot of each person: the low percentile of its lowest points."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanpercentile(lows, FLOOR_PERCENTILE, axis=0) if len(lows) else np.full(lows.shape[1:], np.nan)
+
+
+def foot_contacts(kp: Keypoints3D, *, height: float = 0.05, speed: float = 0.3,
+                  floor: np.ndarray | None = None) -> FootContacts:
+    """Foot contacts of every person of ``kp`` (133 COCO-WholeBody keypoints, metres, Z up), with
+    the floor rule of the module docstring. ``floor`` (P, 2): the estimated floor heights to use
+    (a long clip filtered piece by piece estimates them over the whole clip, :func:`floor_from_lows`)."""
+    if not kp.fps > 0:
+        raise SettingsError(f"the frame rate must be positive, got {kp.fps}")
+    if not height > 0 or not speed > 0:
+        raise SettingsError(f"foot contact height and speed must be positive, got {height} and {speed}")
+    low, centre = _feet(kp)
+    n_frames, n_persons = low.shape[:2]
+    if kp.floor_known:
+        floor = np.zeros((n_persons, 2))
+    elif floor is None:
+        floor = floor_from_lows(low)
+    velocity = np.gradient(centre, axis=0) * kp.fps if n_frames > 1 else np.zeros_like(centre)
+    moving = np.linalg.norm(velocity, axis=-1)  # (T, P, 2)
+    contacts = (low - floor[None] < height) & (moving < speed)
+    return FootContacts(contacts, np.asarray(floor, dtype=float), kp.floor_known)

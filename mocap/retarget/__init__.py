@@ -39,8 +39,20 @@ def retarget(kp: Keypoints3D, person: int = 0, *, rig: str | RigPreset = "defaul
     """Keypoints -> whole-body Motion for ``rig``; ``foot_lock`` pins the ankles during ``contacts``
     ((T, 2) booleans, left / right). Without ``contacts`` they come from the one foot-contact
     detector, :func:`mocap.filters.foot_contacts`, with its floor rule (the known floor when the
-    keypoints' world has one, else the floor estimated from the feet)."""
+    keypoints' world has one, else the floor estimated from the feet). Keypoints whose world has no
+    known up (``world_frame`` "unaligned") are first turned upright from the person's posture
+    (:func:`mocap.skeleton.upright_rotation`), with a warning."""
     preset = get_preset(rig) if isinstance(rig, str) else rig
+    if kp.world_frame == "unaligned":  # no known up: an armature would lie on its side
+        import dataclasses
+        import warnings
+
+        from mocap.skeleton import upright_rotation
+
+        R = upright_rotation(kp.xyz[:, person])
+        warnings.warn("the keypoints' world has no known up (world frame 'unaligned'): the armature is turned so "
+                      "that the person's own up (ankles to shoulders) is +Z", stacklevel=2)
+        kp = dataclasses.replace(kp, xyz=kp.xyz @ R.T, world_frame="z_up")
     motion = whole_body_motion(kp, person)
     used, floor_known = None, None
     if foot_lock or contacts is not None:
@@ -50,4 +62,9 @@ def retarget(kp: Keypoints3D, person: int = 0, *, rig: str | RigPreset = "defaul
             found = foot_contacts(kp)
             used, floor_known = found.contacts[:, person], found.floor_known
         motion = lock_feet(motion, used)
-    return RetargetResult(apply_rig(motion, preset), unseen_joints(kp, person), used, floor_known)
+    motion = apply_rig(motion, preset)
+    if not np.array_equal(motion.frame_index, kp.frame_index):  # the source video's frame numbers go along
+        import dataclasses
+
+        motion = dataclasses.replace(motion, frame_index=kp.frame_index)
+    return RetargetResult(motion, unseen_joints(kp, person), used, floor_known)

@@ -26,6 +26,7 @@ def camera_ring(n_cameras: int = 4, *, radius: float = 4.0, height: float = 1.7,
 
     Focal lengths give 55-70° of horizontal field of view, principal points sit 10-40 px off the
     image centre, and lenses have barrel distortion (k1 -0.05…-0.25) with small tangential terms.
+    The world is floor-aligned (metadata ``world_frame``), as the synthetic people walk on z = 0.
     """
     rng = np.random.default_rng(seed)
     w, h = size
@@ -42,7 +43,8 @@ def camera_ring(n_cameras: int = 4, *, radius: float = 4.0, height: float = 1.7,
         rvec = cv2.Rodrigues(R)[0].ravel()
         cameras.append(Camera(name=f"cam{i + 1:02d}", size=(w, h), matrix=matrix, dist=np.array(dist),
                               rvec=rvec, tvec=-R @ position))
-    return CameraGroup(tuple(cameras))
+    # The synthetic world is the floor frame: people walk on z = 0, Z up.
+    return CameraGroup(tuple(cameras), {"world_frame": "floor (synthetic scene: Z up, the floor at z = 0)"})
 
 
 def observe(group: CameraGroup, xyz: np.ndarray, *, noise_px: float = 0.5, dropout: float = 0.05,

@@ -36,7 +36,7 @@ from mocap.triangulate.robust import detect_swaps, triangulate_robust, unswap
 from mocap.triangulate.subject import select_subject
 from mocap.triangulate.tracking import track_people
 
-__all__ = ["triangulate", "triangulate_dlt", "triangulate_robust", "detect_swaps", "select_subject", "associate",
+__all__ = ["triangulate", "calibration_world", "WorldFrameWarning", "triangulate_dlt", "triangulate_robust", "detect_swaps", "select_subject", "associate",
            "track_people", "reprojection_errors", "to_calibration_pixels", "image_bounds", "project"]
 
 
@@ -81,7 +81,11 @@ def triangulate(group, kp2d: Keypoints2D, *, persons: int | None = 1, min_score:
     outlier_method: "consensus" (every camera pair) or "drop_worst" (see :mod:`.robust`).
     fix_swaps: put back limbs that a view labelled with the wrong side.
     max_gap: seconds a person may go unseen and keep their track id (several people only).
-    min_track_frames: tracks seen in fewer frames are dropped as ghosts (several people only).
+    min_track_frames: tracks seen in fewer frames are dropped as ghosts (several people only);
+        capped at the clip's length.
+
+    The result's ``world_frame`` is the calibration's (:func:`calibration.world_frame`); a world
+    that is not floor-aligned gives a :class:`WorldFrameWarning`.
     """
     if len(group) < 2 or kp2d.n_cameras < 2:
         raise SettingsError(f"triangulation needs at least two cameras; got {kp2d.n_cameras} "
@@ -104,6 +108,9 @@ def triangulate(group, kp2d: Keypoints2D, *, persons: int | None = 1, min_score:
     if len(group) != kp2d.n_cameras:
         raise ValueError(f"{len(group)} cameras in the calibration, {kp2d.n_cameras} in the keypoints")
 
+    # A clip shorter than the ghost limit would lose everyone: the limit is at most the clip.
+    min_track_frames = min(int(min_track_frames), max(kp2d.n_frames, 1))
+    world = calibration_world(group)
     score = np.where(np.isfinite(kp2d.xy).all(-1), np.nan_to_num(kp2d.score), 0.0)
     score = np.where(score >= min_score, score, 0.0)
     xy = np.where(score[..., None] > 0, to_calibration_pixels(kp2d.xy, kp2d.image_sizes, group), np.nan)
@@ -174,5 +181,27 @@ def triangulate(group, kp2d: Keypoints2D, *, persons: int | None = 1, min_score:
     detections = np.where(absent, -1, detections)
     swapped = swapped & ~absent[..., None]
     return Keypoints3D(xyz=xyz, score=mean_score, reproj_error=reproj, n_views=n_views,
-                       layout=kp2d.layout, fps=kp2d.fps, frame_index=kp2d.frame_index,
+                       layout=kp2d.layout, fps=kp2d.fps, frame_index=kp2d.frame_index, world_frame=world,
                        camera_names=kp2d.camera_names, detections=detections, view_swaps=swapped)
+
+
+class WorldFrameWarning(UserWarning):
+    """The calibration's world has no known floor (or no known up)."""
+
+
+def calibration_world(group) -> str:
+    """The world frame of ``group`` (:func:`calibration.world_frame`), with a warning when it is not floor-aligned."""
+    import calibration
+
+    world = calibration.world_frame(group)
+    if world == "unaligned":
+        said = group.metadata.get("world_frame") or "the file does not say"
+        warnings.warn(f"the calibration's world is not floor-aligned ({said}: e.g. the first camera's frame, y "
+                      "down): the 3D keypoints have no known up or floor (world frame 'unaligned'); exports turn the "
+                      "person upright from their own posture and say so. Calibrate with the board on the floor "
+                      "(`mocap calibrate --floor`) to fix the world",
+                      WorldFrameWarning, stacklevel=3)
+    elif world == "z_up":
+        warnings.warn("the calibration's world is Z up but its floor height is unknown (world frame 'z_up'): foot "
+                      "contacts take each person's lowest foot level as the floor", WorldFrameWarning, stacklevel=3)
+    return world
