@@ -13,8 +13,12 @@
    latency median / p99, as a ratio.
 3. **``mocap live`` with the 4 Pose2Sim demo videos as cameras** (MediaPipe Holistic on CPU):
    end-to-end frames/s and the median / p90 time of every stage.
+4. **The 3D stage's per-frame steps**, on the synthetic person (133 keypoints, 60 fps, 5 % of the
+   points missing): the one-euro filter (:class:`mocap.live.smoothing.OneEuroStream`) and the
+   retargeting onto the 60-joint armature (:class:`mocap.live.retarget.LiveRetargeter`, after its
+   calibration frames), median and p90 per frame.
 
-    python bench/live.py [--seconds 10] [--camera-frames 12] [--no-blender] [--no-cameras]
+    python bench/live.py [--seconds 10] [--camera-frames 12] [--no-blender] [--no-cameras] [--steps-only]
 
 The machine is shared by several helpers: timings are noisy (the lead re-measures at the end).
 """
@@ -192,15 +196,58 @@ def bench_cameras(n_frames: int) -> dict | None:
     return dict(stats=s, received=len(received))
 
 
+def bench_steps(n: int = 600) -> dict:
+    """Per-frame seconds of the live filter and retargeting steps (section 4 of the module doc)."""
+    from mocap.live.retarget import LiveRetargeter
+    from mocap.live.smoothing import OneEuroStream
+
+    xyz = human_motion(n, 60.0, seed=4)
+    xyz[np.random.default_rng(0).random(xyz.shape[:2]) < 0.05] = np.nan
+    stream, retargeter = OneEuroStream(60.0, 1.0, 0.5), LiveRetargeter(60.0)
+    times = {"one-euro filter": [], "retarget (60 joints)": []}
+    for t in range(n):
+        t0 = time.perf_counter()
+        x = stream(xyz[t], t / 60.0)
+        t1 = time.perf_counter()
+        calibrated = retargeter.calibrated
+        retargeter(x)
+        t2 = time.perf_counter()
+        times["one-euro filter"].append(t1 - t0)
+        if calibrated:
+            times["retarget (60 joints)"].append(t2 - t1)
+    return times
+
+
+def print_cameras(res: dict) -> None:
+    s = res["stats"]
+    print("3. mocap live, 4 Pose2Sim demo videos (1080x1920, 60 fps) as cameras, MediaPipe on CPU")
+    print(f"frame sets through 2D: {s.frame_sets} in {s.seconds:.1f} s ({s.frame_sets / s.seconds:.2f}/s); "
+          f"sent {s.sent} ({s.sent / s.seconds:.2f} frames/s end to end; received {res['received']}); "
+          f"video clock slipped {s.slipped:.1f} s (decoding behind real time)")
+    print(f"{'stage':12s} {'median':>9s} {'p90':>9s}")
+    for stage, (median, p90) in s.summary().items():
+        print(f"{stage:12s} {median:7.1f}ms {p90:7.1f}ms")
+
+
+def print_steps() -> None:
+    print("4. The 3D stage's per-frame steps (synthetic person, 133 keypoints, 60 fps)")
+    print(f"{'step':22s} {'frames':>7s} {'median':>9s} {'p90':>9s}")
+    for name, values in bench_steps().items():
+        print(f"{name:22s} {len(values):7d} {pct(values, 50):7.3f}ms {pct(values, 90):7.3f}ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=10.0, help="seconds of streaming per loopback measurement")
     ap.add_argument("--camera-frames", type=int, default=12, help="frames `mocap live` sends from the videos")
     ap.add_argument("--no-blender", action="store_true")
     ap.add_argument("--no-cameras", action="store_true")
+    ap.add_argument("--steps-only", action="store_true", help="only section 4 (the per-frame steps)")
     args = ap.parse_args()
     import warnings
     warnings.simplefilter("ignore")
+    if args.steps_only:
+        return print_steps()
     with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp:
         folder = Path(tmp)
         take = take_file(folder)
@@ -231,15 +278,10 @@ def main() -> None:
             res = bench_cameras(args.camera_frames)
             if res is None:
                 print("3. skipped: ../shared/data/pose2sim_demo not found")
-                return
-            s = res["stats"]
-            print("3. mocap live, 4 Pose2Sim demo videos (1080x1920, 60 fps) as cameras, MediaPipe on CPU")
-            print(f"frame sets through 2D: {s.frame_sets} in {s.seconds:.1f} s ({s.frame_sets / s.seconds:.2f}/s); "
-                  f"sent {s.sent} ({s.sent / s.seconds:.2f} frames/s end to end; received {res['received']}); "
-                  f"video clock slipped {s.slipped:.1f} s (decoding behind real time)")
-            print(f"{'stage':12s} {'median':>9s} {'p90':>9s}")
-            for stage, (median, p90) in s.summary().items():
-                print(f"{stage:12s} {median:7.1f}ms {p90:7.1f}ms")
+            else:
+                print_cameras(res)
+        print()
+        print_steps()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ face, hands; each may have its own :class:`FilterSettings`), in this order:
 1. spike removal (:func:`despike`: points that jump from their neighbours in time), then gap
    filling (:func:`fill_gaps`: linear or cubic, up to N frames),
 2. one smoother: zero-phase Butterworth (:func:`butterworth`), the causal one-euro filter
-   (:func:`one_euro`, for live use) or a Kalman filter with RTS smoother (:func:`kalman_rts`),
+   (:func:`one_euro`; live code steps its frame-at-a-time form, :class:`OneEuroFilter`) or a
+   Kalman filter with RTS smoother (:func:`kalman_rts`),
 3. rigidification (:func:`rigidify`: each person's rigid bones at constant length,
    :mod:`mocap.filters.bones`).
 
@@ -32,9 +33,12 @@ from mocap.errors import SettingsError
 from mocap.filters.bones import RIGID_BONES, bone_lengths_median, rigidify
 from mocap.filters.contacts import FootContacts, foot_contacts
 from mocap.filters.gaps import GAP_METHODS, despike, fill_gaps
-from mocap.filters.smoothing import butterworth, butterworth_padlen, kalman_rts, one_euro
+from mocap.filters.smoothing import (
+    OneEuroFilter, OneEuroState, butterworth, butterworth_padlen, kalman_rts, one_euro,
+)
 
-__all__ = ["FilterSettings", "filter_keypoints", "despike", "fill_gaps", "butterworth", "one_euro", "kalman_rts",
+__all__ = ["FilterSettings", "filter_keypoints", "despike", "fill_gaps", "butterworth", "one_euro", "OneEuroFilter",
+           "OneEuroState", "kalman_rts",
            "rigidify", "foot_contacts", "FootContacts", "bone_lengths_median", "RIGID_BONES", "KEYPOINT_GROUPS"]
 
 # The groups that can have their own settings, as keypoint indices of COCO-WholeBody 133.

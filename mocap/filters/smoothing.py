@@ -10,7 +10,8 @@ each keypoint of each person) at once. Missing samples (NaN) stay missing in the
   whose cut-off rises with the speed, ``fc = min_cutoff + beta · |velocity|``: steady points are
   smoothed hard (little jitter), fast ones lightly (little lag). It only looks at the past, so it
   can run live. For points, the speed is that of the 3D point (the norm over the last axis), so
-  x, y and z share one cut-off.
+  x, y and z share one cut-off. :class:`OneEuroFilter` is its one implementation, a frame at a
+  time with its state kept: the batch function runs it over the clip, live code feeds it frames.
 * :func:`kalman_rts`: a constant-velocity Kalman filter forward, then the Rauch-Tung-Striebel
   smoother backward: the optimal estimate (for that motion model) given the whole clip. Process
   noise is white acceleration of spectral density ``acceleration ** 2``; measurements have
@@ -18,6 +19,8 @@ each keypoint of each person) at once. Missing samples (NaN) stay missing in the
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
@@ -70,9 +73,74 @@ def _alpha(cutoff, dt):
     return 1.0 / (1.0 + tau / dt)
 
 
+@dataclass(frozen=True)
+class OneEuroState:
+    """Where a :class:`OneEuroFilter` stands: per series the last filtered value (N, D), the last
+    filtered velocity (N, D) and the frame it was last updated at (N,; -1 before its first sample)."""
+
+    value: np.ndarray
+    velocity: np.ndarray
+    last: np.ndarray
+
+
+class OneEuroFilter:
+    """The causal 1€ filter (module docstring) one frame at a time, with its state kept.
+
+    ``shape``: the shape of one frame's samples; with ``point_axis`` the last axis holds a point's
+    coordinates (its speed sets one cut-off), else every value is a series of its own. Call it with
+    each frame's samples and the frame's number (an integer, increasing: a skipped number is a
+    frame with no sample, and after a gap a series resumes from its last state with the elapsed
+    time); it returns the filtered samples, NaN where a sample is missing. ``state`` / ``restore``
+    take and put back where it stands, e.g. to redo a frame. :func:`one_euro` runs it over a clip,
+    so a clip filtered whole and frame by frame are equal to the last bit.
+    """
+
+    def __init__(self, shape, *, fps: float, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0,
+                 point_axis: bool = True):
+        fps = _check_fps(fps)
+        for name, value in (("min_cutoff", min_cutoff), ("d_cutoff", d_cutoff)):
+            if not 0 < value < fps / 2:
+                raise SettingsError(f"one-euro {name} must be between 0 and half the frame rate ({fps / 2:g} Hz), "
+                                    f"got {value:g}")
+        if beta < 0:
+            raise SettingsError(f"one-euro beta must be >= 0, got {beta}")
+        self.fps, self.min_cutoff, self.beta, self.d_cutoff = fps, min_cutoff, beta, d_cutoff
+        self.shape = tuple(shape)
+        n = int(np.prod(self.shape[:-1])) if point_axis else int(np.prod(self.shape))
+        d = self.shape[-1] if point_axis else 1
+        self.restore(OneEuroState(np.full((n, d), np.nan), np.zeros((n, d)), np.full(n, -1)))
+
+    @property
+    def state(self) -> OneEuroState:
+        return OneEuroState(self._value.copy(), self._velocity.copy(), self._last.copy())
+
+    def restore(self, state: OneEuroState) -> None:
+        self._value, self._velocity, self._last = state.value.copy(), state.velocity.copy(), state.last.copy()
+
+    def __call__(self, sample: np.ndarray, frame: int) -> np.ndarray:
+        sample = np.asarray(sample, dtype=float).reshape(self._value.shape)
+        state, velocity, last_t = self._value, self._velocity, self._last
+        ok = np.isfinite(sample).all(-1)
+        fresh = ok & (last_t < 0)
+        go = ok & (last_t >= 0)
+        state[fresh], last_t[fresh] = sample[fresh], frame
+        if go.any():
+            dt = ((frame - last_t[go]) / self.fps)[:, None]
+            raw_velocity = (sample[go] - state[go]) / dt
+            a_d = _alpha(self.d_cutoff, dt)
+            velocity[go] = a_d * raw_velocity + (1 - a_d) * velocity[go]
+            speed = np.linalg.norm(velocity[go], axis=-1, keepdims=True)
+            a = _alpha(self.min_cutoff + self.beta * speed, dt)
+            state[go] = a * sample[go] + (1 - a) * state[go]
+            last_t[go] = frame
+        out = np.full_like(sample, np.nan)
+        out[ok] = state[ok]
+        return out.reshape(self.shape)
+
+
 def one_euro(x: np.ndarray, *, fps: float, min_cutoff: float = 1.0, beta: float = 0.0,
              d_cutoff: float = 1.0, point_axis: bool = True) -> np.ndarray:
-    """The causal 1€ filter along axis 0 (see module docstring).
+    """The causal 1€ filter along axis 0 (see module docstring): :class:`OneEuroFilter` over the clip.
 
     min_cutoff: Hz, the cut-off at rest (lower: smoother, more lag when slow).
     beta: s/m, how fast the cut-off rises with speed (higher: less lag when fast).
@@ -82,37 +150,13 @@ def one_euro(x: np.ndarray, *, fps: float, min_cutoff: float = 1.0, beta: float 
 
     After a gap the filter resumes from its last state with the elapsed time.
     """
-    fps = _check_fps(fps)
-    for name, value in (("min_cutoff", min_cutoff), ("d_cutoff", d_cutoff)):
-        if not 0 < value < fps / 2:
-            raise SettingsError(f"one-euro {name} must be between 0 and half the frame rate ({fps / 2:g} Hz), "
-                                f"got {value:g}")
-    if beta < 0:
-        raise SettingsError(f"one-euro beta must be >= 0, got {beta}")
     x = np.asarray(x, dtype=float)
-    shape = x.shape
-    pts = x.reshape(shape[0], -1, shape[-1]) if point_axis else x.reshape(shape[0], -1, 1)
-    out = np.full_like(pts, np.nan)
-    state = np.full(pts.shape[1:], np.nan)  # last filtered value
-    velocity = np.zeros(pts.shape[1:])  # last filtered velocity
-    last_t = np.full(pts.shape[1], -1)
-    for t in range(shape[0]):
-        sample = pts[t]
-        ok = np.isfinite(sample).all(-1)
-        fresh = ok & (last_t < 0)
-        go = ok & (last_t >= 0)
-        state[fresh], last_t[fresh] = sample[fresh], t
-        if go.any():
-            dt = ((t - last_t[go]) / fps)[:, None]
-            raw_velocity = (sample[go] - state[go]) / dt
-            a_d = _alpha(d_cutoff, dt)
-            velocity[go] = a_d * raw_velocity + (1 - a_d) * velocity[go]
-            speed = np.linalg.norm(velocity[go], axis=-1, keepdims=True)
-            a = _alpha(min_cutoff + beta * speed, dt)
-            state[go] = a * sample[go] + (1 - a) * state[go]
-            last_t[go] = t
-        out[t, ok] = state[ok]
-    return out.reshape(shape)
+    step = OneEuroFilter(x.shape[1:], fps=fps, min_cutoff=min_cutoff, beta=beta, d_cutoff=d_cutoff,
+                         point_axis=point_axis)
+    out = np.empty_like(x)
+    for t in range(x.shape[0]):
+        out[t] = step(x[t], t)
+    return out
 
 
 def kalman_rts(x: np.ndarray, *, fps: float, noise: float = 0.01, acceleration: float = 10.0) -> np.ndarray:

@@ -6,6 +6,12 @@ the 20-joint body armature of :mod:`mocap.retarget.body_armature` plus every fin
 (:mod:`mocap.retarget.footlock`, contacts from :func:`mocap.filters.foot_contacts`) and renames /
 reshapes it for a rig preset (:mod:`mocap.retarget.rigs`: default, mixamo, unreal, unity, rigify).
 It also says which joints were never seen and stay in their rest pose.
+
+Rotations come from one solver, :func:`solve_pose`: rest offsets fixed apart, the state of the
+frame before in and the state after out (:class:`PoseState`). It fits a whole clip
+(:func:`whole_body_motion`), a long clip a piece at a time (:func:`retarget_file`,
+:mod:`mocap.retarget.pieces`: pose3d.npz -> motion.npz with bounded memory) and live frames
+(``solve_pose(xyz[None], state)``, :mod:`mocap.live.retarget`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from mocap.retarget.footlock import lock_feet  # noqa: F401
 from mocap.retarget.kinematics import forward_kinematics  # noqa: F401
 from mocap.retarget.rigs import PRESETS, RigPreset, apply_rig, get_preset  # noqa: F401
 from mocap.retarget.wholebody_armature import (  # noqa: F401
-    FINGER_JOINTS, JOINT_INDEX, JOINT_NAMES, PARENTS, target_positions, unseen_joints, whole_body_motion,
+    FINGER_JOINTS, JOINT_INDEX, JOINT_NAMES, PARENTS, Pose, PoseState, fitted_offsets, solve_pose, target_positions,
+    unseen_joints, whole_body_motion,
 )
 
 
@@ -68,3 +75,8 @@ def retarget(kp: Keypoints3D, person: int = 0, *, rig: str | RigPreset = "defaul
 
         motion = dataclasses.replace(motion, frame_index=kp.frame_index)
     return RetargetResult(motion, unseen_joints(kp, person), used, floor_known)
+
+
+
+# The file-level retargeting (a long clip a piece at a time) builds on everything above.
+from mocap.retarget.pieces import RetargetFileResult, retarget_file  # noqa: E402,F401

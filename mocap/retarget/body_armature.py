@@ -51,17 +51,28 @@ previous local rotation** (frames before its first valid one take that first one
 seen stays in rest). A missing twist hint takes the last one seen (the swing-only twist before
 any is seen; hinge joints blend to swing-only when straight, as above). The root translation
 is carried the same way. The Motion never holds NaN. Quaternions are made sign-continuous.
+
+Solving in pieces: :func:`solve_body` takes the :class:`BodyState` of the frame before its first
+(each joint's last rotation, each held twist hint, the root) and hands on the state of a frame
+it solved, so a clip solved piece after piece (or live, frame after frame) continues as if it were
+solved whole. What it cannot know is the future: a joint not seen yet gets its first rotation
+only when it is seen, so pieces equal the whole clip once every joint, held twist hint and the
+root have been seen (:func:`carried_validity` tells when).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import dataclass
+
 from mocap import rotations as rot
 from mocap.data import Keypoints3D, Motion
 from mocap.errors import SettingsError
 # forward_kinematics is imported for the callers that take the whole body armature from here.
-from mocap.retarget.kinematics import forward_kinematics, hold_last_valid, unit  # noqa: F401
+from mocap.retarget.kinematics import (  # noqa: F401
+    continuous, first_frame_signs, forward_kinematics, hold_last_valid, unit, valid_direction,
+)
 from mocap.skeleton.wholebody import INDEX
 
 JOINTS = (
@@ -107,32 +118,45 @@ def target_positions(xyz: np.ndarray) -> np.ndarray:
     return np.stack([_points(xyz, BODY_JOINT_KEYPOINTS[n]) for n in JOINT_NAMES], axis=1)
 
 
-def _median_length(a: np.ndarray, b: np.ndarray, default: float, scale: float = 1.0) -> float:
-    d = np.linalg.norm(a - b, axis=-1) * scale
-    d = d[np.isfinite(d)]
-    return float(np.median(d)) if d.size else default
+# The bones whose lengths the armature measures (see bone_lengths), in the order of bone_samples.
+_LIMBS = (("upper_arm", "shoulder", "elbow"), ("forearm", "elbow", "wrist"), ("thigh", "hip", "knee"),
+          ("shin", "knee", "ankle"), ("foot", "ankle", "big_toe"))
+BONES = ("hip", "trunk", "clavicle", "neck", *(f"{s}_{bone}" for s in ("left", "right") for bone, _, _ in _LIMBS))
+
+
+def bone_samples(xyz: np.ndarray) -> np.ndarray:
+    """(T, len(BONES)) each frame's keypoint distance for every bone of :data:`BONES` (NaN where
+    a keypoint is missing): what :func:`bone_lengths` takes the medians of, so that a long clip
+    can be measured a piece at a time."""
+    k = lambda n: xyz[:, INDEX[n]]  # noqa: E731
+    d = lambda a, b, scale=1.0: np.linalg.norm(a - b, axis=-1) * scale  # noqa: E731
+    cols = [d(k("left_hip"), k("right_hip"), 0.5), d(_points(xyz, _MID_SHOULDER), _points(xyz, _MID_HIP)),
+            d(k("left_shoulder"), k("right_shoulder"), 0.5),
+            d(_points(xyz, ("left_ear", "right_ear")), _points(xyz, _MID_SHOULDER))]
+    cols += [d(k(f"{s}_{a}"), k(f"{s}_{b}")) for s in ("left", "right") for _, a, b in _LIMBS]
+    return np.stack(cols, axis=1)
+
+
+def lengths_from_samples(samples: np.ndarray) -> dict[str, float]:
+    """The median of each column of :func:`bone_samples` over the frames it was seen in (the
+    default length of a bone never seen)."""
+    out = {}
+    for i, name in enumerate(BONES):
+        d = samples[:, i][np.isfinite(samples[:, i])]
+        default = DEFAULT_LENGTHS[name.removeprefix("left_").removeprefix("right_")]
+        out[name] = float(np.median(d)) if d.size else default
+    return out
 
 
 def bone_lengths(xyz: np.ndarray) -> dict[str, float]:
     """Median keypoint distances (metres) of one person's keypoints (T, 133, 3).
 
-    Keys: hip (half the hip width), trunk, clavicle (half the shoulder width), neck (mid-shoulders
-    to mid-ears), and per side ``left_upper_arm``, ``left_forearm``, ``left_thigh``, ``left_shin``,
-    ``left_foot`` (ankle to big toe), and the same for ``right_``. Unseen bones get DEFAULT_LENGTHS.
+    Keys (:data:`BONES`): hip (half the hip width), trunk, clavicle (half the shoulder width), neck
+    (mid-shoulders to mid-ears), and per side ``left_upper_arm``, ``left_forearm``, ``left_thigh``,
+    ``left_shin``, ``left_foot`` (ankle to big toe), and the same for ``right_``. Unseen bones get
+    DEFAULT_LENGTHS.
     """
-    k = lambda n: xyz[:, INDEX[n]]  # noqa: E731
-    D = DEFAULT_LENGTHS
-    out = {
-        "hip": _median_length(k("left_hip"), k("right_hip"), D["hip"], 0.5),
-        "trunk": _median_length(_points(xyz, _MID_SHOULDER), _points(xyz, _MID_HIP), D["trunk"]),
-        "clavicle": _median_length(k("left_shoulder"), k("right_shoulder"), D["clavicle"], 0.5),
-        "neck": _median_length(_points(xyz, ("left_ear", "right_ear")), _points(xyz, _MID_SHOULDER), D["neck"]),
-    }
-    for s in ("left", "right"):
-        for bone, a, b in (("upper_arm", "shoulder", "elbow"), ("forearm", "elbow", "wrist"),
-                           ("thigh", "hip", "knee"), ("shin", "knee", "ankle"), ("foot", "ankle", "big_toe")):
-            out[f"{s}_{bone}"] = _median_length(k(f"{s}_{a}"), k(f"{s}_{b}"), D[bone])
-    return out
+    return lengths_from_samples(bone_samples(xyz))
 
 
 def rest_offsets(lengths: dict[str, float]) -> np.ndarray:
@@ -191,64 +215,133 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
-def _twist_hint(primary, hint, hinge: bool, fallback):
+def _twist_hint(primary, hint, hinge: np.ndarray, fallback):
     """The secondary direction for :func:`rot.from_two_axes`, falling back where the hint fails.
 
-    ``fallback`` is the swing-only secondary axis (unit, perpendicular to ``primary``).
+    Arrays (T, n, 3) for n joints; ``hinge`` (n,) which of them are hinges; ``fallback`` is the
+    swing-only secondary axis (unit, perpendicular to ``primary``).
     """
     p = unit(primary)
     h = np.nan_to_num(hint)
     h_perp = h - np.sum(h * p, -1, keepdims=True) * p
-    if hinge:
-        # Drop the part of the hinge that opposes the fallback (a hyperextended joint), then trust
-        # the hinge in proportion to how bent the limb is.
-        along = np.sum(h_perp * fallback, -1, keepdims=True)
-        h_perp = h_perp - np.minimum(along, 0.0) * fallback
-        size = np.linalg.norm(h_perp, axis=-1, keepdims=True)
-        w = _smoothstep((size - _HINGE_LOW) / (_HINGE_HIGH - _HINGE_LOW))
-        return w * unit(h_perp) + (1.0 - w) * fallback
+    # A hinge: drop the part of the hinge axis that opposes the fallback (a hyperextended joint),
+    # then trust it in proportion to how bent the limb is.
+    along = np.sum(h_perp * fallback, -1, keepdims=True)
+    h_hinge = h_perp - np.minimum(along, 0.0) * fallback
+    size = np.linalg.norm(h_hinge, axis=-1, keepdims=True)
+    w = _smoothstep((size - _HINGE_LOW) / (_HINGE_HIGH - _HINGE_LOW))
+    hinged = w * unit(h_hinge) + (1.0 - w) * fallback
     # A direct hint is only unusable when missing or parallel to the bone (no twist to read).
     size = np.linalg.norm(h_perp, axis=-1, keepdims=True)
     usable = np.isfinite(hint).all(-1, keepdims=True) & (size > 1e-6 * np.linalg.norm(h, axis=-1, keepdims=True))
-    return np.where(usable, h_perp, fallback)
+    return np.where(hinge[:, None], hinged, np.where(usable, h_perp, fallback))
 
 
-def body_motion(kp: Keypoints3D, person: int = 0) -> Motion:
-    """Fit the body armature to one person's 3D keypoints (world Z up, metres): see the module doc."""
+@dataclass(frozen=True)
+class BodyState:
+    """What :func:`solve_body` carries from one frame to the next.
+
+    rotations: (20, 4) each joint's last local rotation (before :func:`first_frame_signs`).
+    hints: (20, 3) each held twist hint's last value (NaN: none seen yet, or a hinge joint's).
+    root: (3,) the last root position (NaN: none seen yet).
+    """
+
+    rotations: np.ndarray
+    hints: np.ndarray
+    root: np.ndarray
+
+
+def carried_validity(xyz: np.ndarray) -> np.ndarray:
+    """(T, 41) whether each frame holds what :func:`solve_body` carries over frames: the bone
+    direction of each joint (20 columns), each held twist hint (20; always False for the hinge
+    joints and toes, whose hints are not held), the root (1)."""
+    specs = _specs(xyz)
+    T = xyz.shape[0]
+    cols = np.zeros((T, 2 * len(JOINT_NAMES) + 1), dtype=bool)
+    for j, name in enumerate(JOINT_NAMES):
+        if name in specs:
+            primary, _, hint, _, hinge = specs[name]
+            cols[:, j] = valid_direction(primary)
+            cols[:, len(JOINT_NAMES) + j] = not hinge and np.isfinite(hint).all(-1)
+    cols[:, -1] = np.isfinite(_points(xyz, _MID_HIP)).all(-1)
+    return cols
+
+
+def _levels() -> list[np.ndarray]:
+    """The joints grouped by depth in the tree: each group's parents are all in earlier groups."""
+    depth = np.zeros(len(PARENTS), dtype=int)
+    for j, p in enumerate(PARENTS):
+        depth[j] = depth[p] + 1 if p >= 0 else 0
+    return [np.flatnonzero(depth == d) for d in range(depth.max() + 1)]
+
+
+_LEVELS = _levels()
+
+
+def solve_body(xyz: np.ndarray, state: BodyState | None = None, *,
+               state_frame: int = -1) -> tuple[np.ndarray, np.ndarray, BodyState]:
+    """The body's local rotations (T, 20, 4) and root positions (T, 3) for one person's keypoints
+    (T, 133, 3), continuing from ``state`` (that of the frame before the first; None: the clip
+    starts here), and the state after frame ``state_frame`` (see the module doc).
+
+    Rotations are sign-continuous but not yet :func:`first_frame_signs`-normalized; the root is NaN
+    in frames before it is ever seen (the caller puts the rest pose's root there). The joints of
+    one depth in the tree are solved together.
+    """
+    T = xyz.shape[0]
+    specs = _specs(xyz)
+    nan = np.full((T, 3), np.nan)
+    ident = rot.identity(T)
+    world = np.zeros((T, len(JOINT_NAMES), 4))
+    local = np.zeros_like(world)
+    held = np.full((len(JOINT_NAMES), 3), np.nan)
+    for level in _LEVELS:
+        names = [JOINT_NAMES[j] for j in level]
+        # The toes have no spec: nothing orients them (identity); their stand-in is never used.
+        spec = np.array([n in specs for n in names])
+        parts = [specs.get(n, (nan, -_Y, nan, _X, False)) for n in names]
+        primary, hint = (np.stack([part[k] for part in parts], axis=1) for k in (0, 2))
+        rest_p, rest_s, hinge = (np.array([part[k] for part in parts]) for k in (1, 3, 4))
+        parent_world = np.stack([world[:, PARENTS[j]] if PARENTS[j] >= 0 else ident for j in level], axis=1)
+        previous = None if state is None else state.rotations[level]
+        # A missing twist hint takes the last one seen (twist changes slowly): the swing-only
+        # fallback would drop e.g. the pelvis' forward lean for that frame and jerk the whole upper
+        # body by tens of centimetres. Hinges read their hint afresh every frame.
+        direct = spec & ~hinge
+        last = hold_last_valid(hint, np.isfinite(hint).all(-1), np.full(3, np.nan),
+                               None if state is None else state.hints[level])
+        hint = np.where(direct[:, None], last, hint)
+        held[level] = np.where(direct[:, None], hint[state_frame], np.nan)
+        valid = valid_direction(primary)
+        safe_primary = np.where(valid[..., None], primary, rot.rotate(parent_world, rest_p))
+        # Swing-only frame: the parent's frame turned by the shortest arc onto the bone.
+        swing = rot.multiply(rot.rotation_between(rot.rotate(parent_world, rest_p), safe_primary), parent_world)
+        fallback = rot.rotate(swing, rest_s)
+        target = rot.from_two_axes(safe_primary, _twist_hint(safe_primary, hint, hinge, fallback), rest_p, rest_s)
+        q = hold_last_valid(rot.multiply(rot.conjugate(parent_world), target), valid, ident[0], previous)
+        q[:, ~spec] = ident[0]
+        local[:, level] = continuous(q, previous)
+        world[:, level] = rot.multiply(parent_world, local[:, level])
+    mid_hip = _points(xyz, _MID_HIP)
+    root = hold_last_valid(mid_hip, np.isfinite(mid_hip).all(-1), np.full(3, np.nan),
+                           None if state is None else state.root)
+    return local, root, BodyState(local[state_frame].copy(), held, root[state_frame].copy())
+
+
+def person_keypoints(kp: Keypoints3D, person: int) -> np.ndarray:
+    """One person's keypoints (T, 133, 3), refusing a person the keypoints lack or another layout."""
     if not 0 <= person < kp.n_persons:
         raise SettingsError(f"person {person} does not exist: the keypoints hold {kp.n_persons} person(s)")
     if kp.xyz.shape[2] != len(INDEX):
         raise ValueError(f"body_motion needs the 133 COCO-WholeBody keypoints, got {kp.xyz.shape[2]}")
-    xyz = kp.xyz[:, person]
-    T = xyz.shape[0]
+    return kp.xyz[:, person]
+
+
+def body_motion(kp: Keypoints3D, person: int = 0) -> Motion:
+    """Fit the body armature to one person's 3D keypoints (world Z up, metres): see the module doc."""
+    xyz = person_keypoints(kp, person)
     offsets = rest_offsets(bone_lengths(xyz))
-    specs = _specs(xyz)
-    ident = rot.identity(T)
-    world = np.zeros((T, len(JOINT_NAMES), 4))
-    local = np.zeros_like(world)
-    for j, name in enumerate(JOINT_NAMES):
-        parent_world = world[:, PARENTS[j]] if PARENTS[j] >= 0 else ident
-        if name not in specs:  # the toes: nothing orients them
-            q = ident
-        else:
-            primary, rest_p, hint, rest_s, hinge = specs[name]
-            if not hinge:
-                # A missing twist hint takes the last one seen (twist changes slowly): the
-                # swing-only fallback would drop e.g. the pelvis' forward lean for that frame
-                # and jerk the whole upper body by tens of centimetres.
-                hint = hold_last_valid(hint, np.isfinite(hint).all(-1), np.full(3, np.nan))
-            valid = np.isfinite(primary).all(-1) & (np.linalg.norm(np.nan_to_num(primary), axis=-1) > 1e-9)
-            safe_primary = np.where(valid[:, None], primary, rot.rotate(parent_world, rest_p))
-            # Swing-only frame: the parent's frame turned by the shortest arc onto the bone.
-            swing = rot.multiply(rot.rotation_between(rot.rotate(parent_world, rest_p), safe_primary), parent_world)
-            fallback = rot.rotate(swing, rest_s)
-            target = rot.from_two_axes(safe_primary, _twist_hint(safe_primary, hint, hinge, fallback), rest_p, rest_s)
-            q = hold_last_valid(rot.multiply(rot.conjugate(parent_world), target), valid, ident[0])
-        local[:, j] = rot.make_continuous(q)
-        world[:, j] = rot.multiply(parent_world, local[:, j])
-    # Start every joint with w >= 0 (the sign is free; continuity is what matters).
-    local *= np.where(local[:1, :, :1] < 0, -1.0, 1.0)
-    mid_hip = _points(xyz, _MID_HIP)
-    root = hold_last_valid(mid_hip, np.isfinite(mid_hip).all(-1), offsets[0])
+    local, root, _ = solve_body(xyz)
+    local = local * first_frame_signs(local)[None, :, None]
     return Motion(joint_names=JOINT_NAMES, parents=PARENTS.copy(), offsets=offsets,
-                  root_translation=root, rotations=local, fps=kp.fps)
+                  root_translation=np.where(np.isnan(root), offsets[0], root), rotations=local, fps=kp.fps)

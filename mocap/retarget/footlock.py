@@ -16,6 +16,10 @@ the lock instead of snapping. The leg is then re-solved analytically (vectorized
 * the thigh's world rotation is turned by the shortest arc from the old knee direction to the
   new one, then the shin's likewise; the ankle keeps its world rotation (the foot does not tilt),
   so only hip, knee and ankle *local* rotations change. Everything else is untouched.
+
+A long clip is locked a piece at a time: :func:`lock_targets` needs only the whole clip's ankle
+positions and contacts (small), and :func:`apply_lock` then re-solves each piece's legs,
+continuing the quaternion signs from the piece before.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from mocap import rotations as rot
-from mocap.retarget.kinematics import forward_kinematics, unit
+from mocap.retarget.kinematics import continuous, forward_kinematics, unit
 from mocap.data import Motion
 
 
@@ -33,22 +37,20 @@ def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
 
-def lock_feet(motion: Motion, contacts: np.ndarray, blend: int = 5) -> Motion:
-    """Pin the ankles during ``contacts`` (T, 2) [left, right]; see the module doc."""
-    contacts = np.asarray(contacts, dtype=bool)
-    if contacts.shape != (motion.n_frames, 2):
-        raise ValueError(f"contacts must be (frames, 2) = ({motion.n_frames}, 2), got {contacts.shape}")
-    idx = {n: i for i, n in enumerate(motion.joint_names)}
-    pos, world = forward_kinematics(motion, with_rotations=True)
-    rotations = motion.rotations.copy()
-    T = motion.n_frames
-    for k, side in enumerate(("left", "right")):
-        hip, knee, ankle = idx[f"{side}_hip"], idx[f"{side}_knee"], idx[f"{side}_ankle"]
-        lock = pos[:, ankle].copy()
+_SIDES = ("left", "right")
+
+
+def lock_targets(ankles: np.ndarray, contacts: np.ndarray, blend: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Where each ankle is pulled to, (T, 2, 3), and how strongly, (T, 2) in [0, 1], from the
+    ankles' animated positions (T, 2, 3) and the contacts (T, 2) [left, right] (module doc)."""
+    T = ankles.shape[0]
+    lock = np.array(ankles, dtype=float)
+    weights = np.zeros((T, 2))
+    ramp = np.arange(1, blend + 1) / (blend + 1)
+    for k in range(2):
         weight = np.zeros(T)
         for a, b in _spans(contacts[:, k]):
-            lock[max(0, a - blend):min(T, b + blend)] = np.median(pos[a:b, ankle], axis=0)
-            ramp = np.arange(1, blend + 1) / (blend + 1)
+            lock[max(0, a - blend):min(T, b + blend), k] = np.median(ankles[a:b, k], axis=0)
             w = np.zeros(T)
             w[a:b] = 1.0
             left = np.arange(a - blend, a)
@@ -57,10 +59,26 @@ def lock_feet(motion: Motion, contacts: np.ndarray, blend: int = 5) -> Motion:
                 keep = (frames >= 0) & (frames < T)
                 w[frames[keep]] = np.maximum(w[frames[keep]], (ramp * ramp * (3 - 2 * ramp))[keep])
             weight = np.maximum(weight, w)
-        if not weight.any():
+        weights[:, k] = weight
+    return lock, weights
+
+
+def apply_lock(motion: Motion, lock: np.ndarray, weight: np.ndarray, active=(True, True),
+               previous: np.ndarray | None = None) -> tuple[Motion, np.ndarray]:
+    """Re-solve the legs of ``motion`` so each ankle reaches ``lock`` by ``weight``
+    (:func:`lock_targets`, the rows of these frames) on the sides ``active`` (those with any
+    weight in the whole clip; the others are untouched). ``previous`` (2, 3, 4): the hip, knee
+    and ankle rotations of the frame before, as this returned them, to continue the signs from.
+    Returns the motion and those rotations of its last frame."""
+    idx = {n: i for i, n in enumerate(motion.joint_names)}
+    pos, world = forward_kinematics(motion, with_rotations=True)
+    rotations = motion.rotations.copy()
+    for k, side in enumerate(_SIDES):
+        if not active[k]:
             continue
+        hip, knee, ankle = idx[f"{side}_hip"], idx[f"{side}_knee"], idx[f"{side}_ankle"]
         H, K, A = pos[:, hip], pos[:, knee], pos[:, ankle]
-        target = A + weight[:, None] * (lock - A)
+        target = A + weight[:, k, None] * (lock[:, k] - A)
         l1, l2 = np.linalg.norm(motion.offsets[knee]), np.linalg.norm(motion.offsets[ankle])
         to_target = target - H
         d = np.clip(np.linalg.norm(to_target, axis=-1), abs(l1 - l2) + 1e-6, l1 + l2 - 1e-6)
@@ -76,8 +94,21 @@ def lock_feet(motion: Motion, contacts: np.ndarray, blend: int = 5) -> Motion:
         R2 = rot.rotation_between(rot.rotate(R1, A - K), A_new - K_new)
         W_knee = rot.multiply(R2, rot.multiply(R1, world[:, knee]))
         parent = world[:, motion.parents[hip]]
-        rotations[:, hip] = rot.make_continuous(rot.multiply(rot.conjugate(parent), W_hip))
-        rotations[:, knee] = rot.make_continuous(rot.multiply(rot.conjugate(W_hip), W_knee))
-        rotations[:, ankle] = rot.make_continuous(rot.multiply(rot.conjugate(W_knee), world[:, ankle]))
+        before = (None,) * 3 if previous is None else previous[k]
+        rotations[:, hip] = continuous(rot.multiply(rot.conjugate(parent), W_hip), before[0])
+        rotations[:, knee] = continuous(rot.multiply(rot.conjugate(W_hip), W_knee), before[1])
+        rotations[:, ankle] = continuous(rot.multiply(rot.conjugate(W_knee), world[:, ankle]), before[2])
+    legs = np.array([[rotations[-1, idx[f"{side}_{j}"]] for j in ("hip", "knee", "ankle")] for side in _SIDES])
     return Motion(joint_names=motion.joint_names, parents=motion.parents, offsets=motion.offsets,
-                  root_translation=motion.root_translation, rotations=rotations, fps=motion.fps)
+                  root_translation=motion.root_translation, rotations=rotations, fps=motion.fps), legs
+
+
+def lock_feet(motion: Motion, contacts: np.ndarray, blend: int = 5) -> Motion:
+    """Pin the ankles during ``contacts`` (T, 2) [left, right]; see the module doc."""
+    contacts = np.asarray(contacts, dtype=bool)
+    if contacts.shape != (motion.n_frames, 2):
+        raise ValueError(f"contacts must be (frames, 2) = ({motion.n_frames}, 2), got {contacts.shape}")
+    idx = {n: i for i, n in enumerate(motion.joint_names)}
+    ankles = forward_kinematics(motion)[:, [idx["left_ankle"], idx["right_ankle"]]]
+    lock, weight = lock_targets(ankles, contacts, blend)
+    return apply_lock(motion, lock, weight, weight.any(axis=0))[0]
