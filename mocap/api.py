@@ -9,8 +9,8 @@ Verb → function: ``calibrate`` (and ``calibrate_from_keypoints``), ``calibrati
 ``filter_pose3d``, ``retarget``, ``export``, ``demo``, ``models`` → ``pull_model`` /
 ``import_model``, ``lift`` → ``lift`` (one camera) and ``fill_pose3d`` / ``fill_with_lifting``
 (a triangulation's gaps filled from lifted 3D); sessions: ``init`` → ``init_session``, ``run`` →
-``run_session``, ``report`` → ``build_report``. The stage functions that live beside their packages are loaded on first use,
-so ``import mocap.api`` stays light (no ONNX Runtime, torch or matplotlib until needed).
+``run_session``, ``report`` → ``build_report``, ``batch`` → ``batch``. The stage functions that
+live beside their packages are loaded on first use, so ``import mocap.api`` stays light (no ONNX Runtime, torch or matplotlib until needed).
 """
 
 from __future__ import annotations
@@ -80,12 +80,14 @@ class TriangulationResult:
 def triangulate_pose2d(pose2d_path, calibration_path, output_dir, *, persons: int | None = None,
                        min_score: float = 0.3, min_views: int = 2, max_association_error: float = 50.0,
                        max_reprojection_error: float = 15.0, min_track_frames: int = 5, trc: bool = True,
-                       fill_with_lifting=None, progress: bool = True) -> TriangulationResult:
+                       fill_with_lifting=None, max_gap: float = 1.0, outlier_method: str = "consensus",
+                       fix_swaps: bool = True, progress: bool = True) -> TriangulationResult:
     """``pose2d.npz`` (as ``mocap pose2d`` wrote it: its frame rate, image sizes and frame numbers
     are used) + a calibration -> OUT/pose3d.npz and a TRC per person; the defaults are the command
     line's. persons: None for everyone, tracked (P axis = track id); 1 for the subject only; N for
     the N tracks seen longest. fill_with_lifting: a lifted.npz (``mocap.lift``) whose monocular 3D
-    fills the keypoints fewer than two cameras agreed on."""
+    fills the keypoints fewer than two cameras agreed on. max_gap, outlier_method, fix_swaps: as
+    ``[triangulate]`` in session.toml."""
     from mocap.triangulate.files import triangulate_file, triangulate_options
 
     pose2d_path = Path(pose2d_path)
@@ -99,9 +101,9 @@ def triangulate_pose2d(pose2d_path, calibration_path, output_dir, *, persons: in
     if persons is not None and (not isinstance(persons, (int, np.integer)) or persons < 1):
         raise SettingsError(f"persons must be a whole number >= 1 or None (everyone), got {persons!r}")
     output_dir = make_output_folder(Path(output_dir))
-    options = triangulate_options(dict(min_score=min_score, min_views=min_views, max_gap=1.0,
-                                       max_association_error=max_association_error, outlier_method="consensus",
-                                       max_reprojection_error=max_reprojection_error, fix_swaps=True,
+    options = triangulate_options(dict(min_score=min_score, min_views=min_views, max_gap=max_gap,
+                                       max_association_error=max_association_error, outlier_method=outlier_method,
+                                       max_reprojection_error=max_reprojection_error, fix_swaps=fix_swaps,
                                        min_track_frames=min_track_frames), kp2d.n_frames)
     del kp2d
     files = triangulate_file(pose2d_path, group, output_dir, persons=persons, options=options, trc=False,
@@ -167,10 +169,16 @@ def triangulate_session(folder, output_dir=None, *, calibration_path=None, fill_
             backend = make_lifting_backend("mediapipe")
             try:
                 kp2d = Keypoints2D.load(pose2d)
+                videos = {v.stem: v for v in find_videos(folder)}
+                videos = [videos.get(n, folder / "videos" / n) for n in kp2d.camera_names]
                 start, stride = int(kp2d.frame_index[0]), int(np.diff(kp2d.frame_index[:2])[0]) if \
                     kp2d.n_frames > 1 else 1
-                views = estimate_lifted(find_videos(folder), backend, start=start, stride=stride,
-                                        stop=int(kp2d.frame_index[-1]) + 1, progress=progress)
+                frames = dict(start=start, stride=stride, stop=int(kp2d.frame_index[-1]) + 1)
+                if (folder / "output" / "sync.toml").is_file():  # synchronized: each camera's own frames
+                    from mocap.sync import load_sync
+
+                    frames = dict(frames=load_sync(folder).frame_table(kp2d.camera_names, kp2d.frame_index))
+                views = estimate_lifted(videos, backend, progress=progress, **frames)
             finally:
                 backend.close()
             views.save(lifted)
@@ -305,29 +313,38 @@ def export(fmt: str, input_path, output_path, *, person: int | None = 0, rig: st
 
 def retarget(input_path, output_path, *, person: int = 0, rig: str = "default", foot_lock: bool = False,
              contacts_path=None, smplx_model=None, gender: str = "neutral", progress: bool = False):
-    """pose3d.npz -> motion.npz (the whole-body armature for ``rig``); returns the RetargetResult.
+    """pose3d.npz -> motion.npz (the whole-body armature for ``rig``); returns the
+    :class:`~mocap.retarget.pieces.RetargetFileResult` (``motion``, read when asked, ``rest_joints``,
+    ``contacts``, ``floor_known``, as :class:`mocap.retarget.RetargetResult`).
 
-    ``contacts_path``: the filter stage's foot_contacts.npz (``contacts`` (T, P, 2)) to lock the
-    feet with (implies foot locking). With ``smplx_model`` (a path, or "env" for
-    $MOCAP_SMPLX_MODEL) SMPL-X is fitted instead and the AMASS-style fit is written; returns the
-    SMPLXFit.
+    A long clip is retargeted a piece of time at a time (:mod:`mocap.retarget.pieces`), so memory
+    does not grow with its length. ``contacts_path``: the filter stage's foot_contacts.npz
+    (``contacts`` (T, P, 2)) to lock the feet with (implies foot locking). With ``smplx_model`` (a
+    path, or "env" for $MOCAP_SMPLX_MODEL) SMPL-X is fitted instead (the whole clip at once) and the
+    AMASS-style fit is written; returns the SMPLXFit.
     """
     from mocap.fileio import check_output_path
     from mocap.retarget import get_preset
-    from mocap.retarget import retarget as fit
+    from mocap.retarget.pieces import keypoints_header, retarget_file
 
     get_preset(rig)
-    data = load_result(input_path)
-    if not isinstance(data, Keypoints3D):
+    try:
+        with np.load(input_path, allow_pickle=False) as npz:
+            keypoints = "kind" in npz.files and str(npz["kind"]) == "Keypoints3D"
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        keypoints = False
+    if not keypoints:
+        load_result(input_path)  # says what the file is, or what is wrong with it
         raise InputFileError("holds a motion already; retarget takes 3D keypoints (pose3d.npz)", input_path)
-    if not 0 <= person < data.n_persons:
-        raise SettingsError(f"person {person} does not exist; {input_path} holds {data.n_persons}")
+    header = keypoints_header(input_path)
+    if not 0 <= person < header.n_persons:
+        raise SettingsError(f"person {person} does not exist; {input_path} holds {header.n_persons}")
     check_output_path(output_path)
     if smplx_model is not None:
         from mocap.smplx_fit.fit import fit_smplx
 
-        smplx_fit = fit_smplx(data, None if smplx_model == "env" else smplx_model, person=person, gender=gender,
-                              progress=progress)
+        smplx_fit = fit_smplx(Keypoints3D.load(input_path), None if smplx_model == "env" else smplx_model,
+                              person=person, gender=gender, progress=progress)
         smplx_fit.save(output_path)
         return smplx_fit
     contacts = None
@@ -337,14 +354,13 @@ def retarget(input_path, output_path, *, person: int = 0, rig: str = "default", 
                 contacts = np.asarray(npz["contacts"], dtype=bool)
         except (OSError, ValueError, KeyError) as exc:
             raise InputFileError(f"not a foot_contacts.npz with a 'contacts' array ({exc})", contacts_path) from exc
-        if contacts.ndim != 3 or contacts.shape[0] != data.n_frames or contacts.shape[2] != 2 \
+        if contacts.ndim != 3 or contacts.shape[0] != header.n_frames or contacts.shape[2] != 2 \
                 or not 0 <= person < contacts.shape[1]:
-            raise InputFileError(f"contacts have shape {contacts.shape}; expected ({data.n_frames}, persons, 2) "
+            raise InputFileError(f"contacts have shape {contacts.shape}; expected ({header.n_frames}, persons, 2) "
                                  f"for {input_path}", contacts_path)
         contacts = contacts[:, person]
-    result = fit(data, person, rig=rig, foot_lock=foot_lock, contacts=contacts)
-    result.motion.save(output_path)
-    return result
+    return retarget_file(input_path, output_path, person, rig=rig, foot_lock=foot_lock, contacts=contacts,
+                         progress=progress)
 
 
 # Verbs implemented beside their stage, re-exported here and imported on first use.
@@ -373,6 +389,8 @@ _LAZY = {
     "sync": ("mocap.sync", "sync_session"),
     "load_sync": ("mocap.sync", "load_sync"),
     "apply_sync": ("mocap.sync", "apply_sync"),
+    # Many sessions: ``batch`` -> batch (a local process pool, or Ray).
+    "batch": ("mocap.batch", "batch"),
 }
 
 

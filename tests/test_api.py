@@ -17,7 +17,7 @@ VERB_FUNCTIONS = {
     "init": "init_session", "run": "run_session", "report": "build_report",
     "live": "live", "blender": "build_addon",
     "render-pose-maps": "render_pose_maps",
-    "lift": "lift", "record": "record", "sync": "sync",
+    "lift": "lift", "record": "record", "sync": "sync", "batch": "batch",
 }
 
 

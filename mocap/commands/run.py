@@ -20,8 +20,8 @@ def register(verbs, calibration_actions=None) -> None:
     from mocap.pipeline.stages import STAGE_NAMES
 
     stages = ", ".join(STAGE_NAMES)
-    p = verbs.add_parser("run", help="every stage of a session that is out of date: calibration, pose2d, "
-                                     "triangulate, filter, retarget, export, report")
+    p = verbs.add_parser("run", help="every stage of a session that is out of date: calibration, pose2d (after "
+                                     "the cameras' synchronization), triangulate, filter, retarget, export, report")
     p.add_argument("folder", help="session folder (see `mocap init`)")
     p.add_argument("--from", dest="from_stage", metavar="STAGE", help=f"rerun this stage and every later one ({stages})")
     p.add_argument("--only", metavar="STAGE", help="run this stage alone, on the current outputs of the others")

@@ -33,6 +33,9 @@ def _cmd_sync(args) -> None:
     for warning in result.warnings:
         print(f"warning: {warning}")
     print(f"wrote {args.output or sync_path(args.dir)}")
+    if not args.output:
+        print("`mocap run` applies it as it is (each video read from its own start frame); delete it to "
+              "synchronize by session.toml [sync] instead")
 
 
 def register(verbs, calibration_actions=None) -> None:

@@ -7,7 +7,9 @@ Three inputs::
     mocap triangulate --openpose-json DIR... --fps 60 --calibration CAL -o OUT
 
 The frame rate, image sizes and frame numbers come from pose2d.npz; OpenPose JSON records none of
-them, so ``--fps`` is required there (and ``--videos`` gives the image sizes).
+them, so ``--fps`` is required there (and ``--videos`` gives the image sizes). A session folder's
+``session.toml`` ``[triangulate]`` gives the settings (as ``mocap run`` uses them); flags given win.
+Elsewhere a flag not given takes the command line's default (everyone, tracked).
 """
 
 from __future__ import annotations
@@ -27,6 +29,27 @@ def _persons(text: str):
     return value
 
 
+# The flags' defaults, where no session.toml gives them (persons None: everyone, tracked).
+DEFAULTS = dict(persons=None, min_score=0.3, min_views=2, max_association_error=50.0, max_reprojection_error=15.0,
+                min_track_frames=5)
+_UNSET = object()  # a flag not given
+
+
+def _options(args, session_dir=None) -> dict:
+    """The triangulation options: each flag given, else the session's [triangulate] value (a session
+    folder), else the command line's default."""
+    given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k) is not _UNSET}
+    if session_dir is None:
+        return {**DEFAULTS, **given}
+    from mocap.session import open_session
+
+    s = open_session(session_dir).settings()["triangulate"]
+    session = {k: s[k] for k in DEFAULTS if k != "persons"}
+    session["persons"] = None if s["persons"] == "all" else int(s["persons"])
+    extra = {k: s[k] for k in ("max_gap", "outlier_method", "fix_swaps", "trc")}
+    return {**session, **extra, **given, "fill_with_lifting": bool(args.fill_with_lifting or s["fill_with_lifting"])}
+
+
 def _cmd_triangulate(args) -> None:
     from pathlib import Path
 
@@ -35,10 +58,8 @@ def _cmd_triangulate(args) -> None:
     from mocap import api
     from mocap.errors import SettingsError
 
-    options = dict(persons=args.persons, min_score=args.min_score, min_views=args.min_views,
-                   max_association_error=args.max_association_error,
-                   max_reprojection_error=args.max_reprojection_error, min_track_frames=args.min_track_frames,
-                   progress=not args.quiet)
+    session_dir = args.input if args.input and not args.openpose_json and Path(args.input).is_dir() else None
+    options = dict(_options(args, session_dir), progress=not args.quiet)
     if args.openpose_json:
         if args.input:
             raise SettingsError("give either INPUT (a session folder or pose2d.npz) or --openpose-json, not both")
@@ -50,9 +71,8 @@ def _cmd_triangulate(args) -> None:
             raise SettingsError("--fill-with-lifting needs the videos: triangulate a session folder (DIR)")
         result = api.triangulate_openpose(args.calibration, args.openpose_json, args.output, fps=args.fps,
                                           layout=args.layout, videos=args.videos, **options)
-    elif args.input and Path(args.input).is_dir():
-        result = api.triangulate_session(args.input, args.output, calibration_path=args.calibration,
-                                         fill_with_lifting=args.fill_with_lifting, **options)
+    elif session_dir is not None:
+        result = api.triangulate_session(args.input, args.output, calibration_path=args.calibration, **options)
     elif args.input:
         if not args.calibration or not args.output:
             raise SettingsError(f"{args.input}: a pose2d.npz needs --calibration CAL and -o OUT")
@@ -77,7 +97,7 @@ def _cmd_triangulate(args) -> None:
     print(f"median reprojection error per camera (px): {errors}")
     if result.n_filled:
         print(f"filled {result.n_filled} keypoints from lifted 3D")
-    if kp.n_persons > 1 or args.persons != 1:
+    if kp.n_persons > 1 or options["persons"] != 1:
         seen = found[..., present].any(-1).sum(0)  # frames per track
         print(f"{kp.n_persons} track(s): " + ", ".join(f"person {p} in {n} frames" for p, n in enumerate(seen)))
     for path in (result.pose3d_npz, result.pose3d_trc, *result.more_trc):
@@ -87,8 +107,8 @@ def _cmd_triangulate(args) -> None:
 
 def register(verbs, calibration_actions=None) -> None:
     p = verbs.add_parser("triangulate", help="multi-view 2D keypoints + calibration -> 3D keypoints (pose3d.npz)")
-    p.add_argument("input", nargs="?", help="session folder (DIR/output/pose2d.npz, the session's calibration), or "
-                                            "a pose2d.npz")
+    p.add_argument("input", nargs="?", help="session folder (DIR/output/pose2d.npz, the session's calibration, the "
+                                            "[triangulate] settings of its session.toml), or a pose2d.npz")
     p.add_argument("--calibration", metavar="CAL", help="calibration file: anipose/Pose2Sim TOML or Qualisys "
                                                         ".qca.txt (a session folder finds its own)")
     p.add_argument("--openpose-json", nargs="+", metavar="DIR",
@@ -98,18 +118,21 @@ def register(verbs, calibration_actions=None) -> None:
     p.add_argument("--videos", nargs="+", metavar="FILE", help="with --openpose-json: the videos, one per camera in "
                                                                "the folders' order, for their image sizes")
     p.add_argument("--layout", default="body_25", help="body layout of the JSON files (body_25, body_25b, coco_17, ...)")
-    p.add_argument("--min-score", type=float, default=0.3, help="ignore 2D keypoints below this confidence")
-    p.add_argument("--min-views", type=int, default=2, help="cameras a keypoint needs to be triangulated")
-    p.add_argument("--max-association-error", type=float, default=50.0, metavar="PX",
-                   help="pixels within which detections in different views count as one person")
-    p.add_argument("--max-reprojection-error", type=float, default=15.0, metavar="PX",
+    p.add_argument("--min-score", type=float, default=_UNSET,
+                   help="ignore 2D keypoints below this confidence (default 0.3)")
+    p.add_argument("--min-views", type=int, default=_UNSET,
+                   help="cameras a keypoint needs to be triangulated (default 2)")
+    p.add_argument("--max-association-error", type=float, default=_UNSET, metavar="PX",
+                   help="pixels within which detections in different views count as one person (default 50)")
+    p.add_argument("--max-reprojection-error", type=float, default=_UNSET, metavar="PX",
                    help="a view further off than this is left out of a keypoint (raised per camera to 6x its "
-                        "median error, for calibrations that fit some cameras poorly)")
-    p.add_argument("--persons", type=_persons, default=None, metavar="N|all",
-                   help="all: everyone, tracked (P axis = track id; default); 1: the subject only; "
+                        "median error, for calibrations that fit some cameras poorly; default 15)")
+    p.add_argument("--persons", type=_persons, default=_UNSET, metavar="N|all",
+                   help="all: everyone, tracked (P axis = track id; the default); 1: the subject only; "
                         "N: the N people seen longest")
-    p.add_argument("--min-track-frames", type=int, default=5, metavar="N",
-                   help="tracks seen in fewer frames are dropped as ghosts (several people; capped at the clip)")
+    p.add_argument("--min-track-frames", type=int, default=_UNSET, metavar="N",
+                   help="tracks seen in fewer frames are dropped as ghosts (several people; capped at the clip; "
+                        "default 5)")
     p.add_argument("--fill-with-lifting", action="store_true",
                    help="fill keypoints fewer than two cameras agreed on from monocular 3D (lifted.npz, made with "
                         "MediaPipe from the session's videos when missing)")

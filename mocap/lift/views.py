@@ -160,15 +160,16 @@ def make_lifting_backend(backend: str = "rtmw3d", model: str | None = None, dete
 
 
 def estimate_lifted(videos, backend, *, start: int = 0, stop: int | None = None, stride: int = 1,
-                    batch_frames: int = 4, detect_every: int = 1, progress: bool = True) -> LiftedViews:
+                    batch_frames: int = 4, detect_every: int = 1, progress: bool = True, frames=None) -> LiftedViews:
     """Run a lifting backend over videos (one per camera): 2D and root-relative 3D of every person,
     in the 2D stage's person slots and with its left/right repairs applied to both
-    (:func:`mocap.pose2d.run.estimate_videos`)."""
+    (:func:`mocap.pose2d.run.estimate_videos`; ``frames``: its frame table, for synchronized videos)."""
     from mocap.pose2d.run import estimate_videos
 
     depth_only = backend.name == "rtmw3d"
     kp, values = estimate_videos(videos, backend, start=start, stop=stop, stride=stride, batch_frames=batch_frames,
-                                 detect_every=detect_every, progress=progress, world="depth" if depth_only else True)
+                                 detect_every=detect_every, progress=progress, world="depth" if depth_only else True,
+                                 frames=frames)
     if depth_only:
         values = np.concatenate([np.full(kp.score.shape + (2,), np.nan), values[..., :1]], axis=-1)
     return LiftedViews(kp, values, "depth" if depth_only else "skeleton", backend.describe())

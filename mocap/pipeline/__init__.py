@@ -3,7 +3,9 @@
 Stages hand off through the session folder and the data contracts (:mod:`mocap.data`): each reads
 the files of the stages before it and writes its own into ``output/``, with a manifest recording
 what it read, with which settings and code (:mod:`mocap.pipeline.manifest`). See
-:mod:`mocap.pipeline.runner` for how a stage is run so that it can be interrupted at any moment.
+:mod:`mocap.pipeline.runner` for how a stage is run so that it can be interrupted at any moment,
+:mod:`mocap.pipeline.timeline` for the cameras' synchronization (the 2D stage's first step), and
+:mod:`mocap.pipeline.parts` for the per-camera 2D jobs that ``mocap batch`` fans out.
 """
 
 from mocap.pipeline.plan import CameraVideo, SessionPlan, plan_session  # noqa: F401

@@ -10,19 +10,21 @@ position, with a warning naming both lists (the cameras take the videos' names);
 an error naming the cameras missing on either side. A single-camera session may have no
 calibration.
 
-**pose2d** -> ``output/pose2d.npz`` (+ OpenPose JSON, overlays): the 2D backend over every
-camera's video, or OpenPose JSON computed elsewhere (``backend = "openpose-json"``), with the
-videos' frame rate, image sizes and frame numbers.
-
-Synchronization hook (``mocap sync`` writes ``output/sync.toml``, :func:`mocap.sync.load_sync`):
-applying it belongs here, in :func:`run_pose2d`: each camera read from its own first synchronized
-frame, ``frame_index`` from the sync's reference-camera steps, and ``output/sync.toml`` added to
-:func:`pose2d_inputs` so that a new sync reruns the 2D stage and everything after it.
+**pose2d** -> ``output/pose2d.npz`` (+ ``output/sync.toml``, OpenPose JSON, overlays): first the
+synchronization (:mod:`mocap.pipeline.timeline`: ``[sync]``, or the sync.toml of ``mocap sync``),
+then the 2D backend over every camera's video, each read from its own first synchronized frame, one
+job per camera (:mod:`mocap.pipeline.parts`), or OpenPose JSON computed elsewhere (``backend =
+"openpose-json"``, put on the common timeline by :func:`mocap.sync.apply_sync`); with the videos'
+frame rate, image sizes, and frame numbers: ``frame_index`` holds the timeline steps (the reference
+camera's frame numbers; each camera's own frame of a step is in sync.toml). The timestamps files and
+a sync.toml of ``mocap sync`` are inputs of the stage, so a new sync reruns it and what follows.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -174,7 +176,13 @@ def _json_folders(ctx: StageContext) -> list[Path]:
 
 
 def pose2d_inputs(ctx: StageContext) -> list[Path]:
+    from mocap.pipeline.timeline import foreign_sync
+    from mocap.record.timestamps import timestamps_path
+
     paths = list(ctx.plan.paths)
+    paths += [timestamps_path(ctx.session.videos_dir, n) for n in ctx.plan.names]  # those that exist count
+    foreign = foreign_sync(ctx.session)
+    paths += [foreign] if foreign is not None else []
     if ctx.settings["pose2d"]["backend"] == "openpose-json":
         paths += [f for folder in _json_folders(ctx) for f in sorted(folder.glob("*.json"))]
     return paths
@@ -184,17 +192,40 @@ def pose2d_facts(ctx: StageContext) -> dict:
     return {"cameras": ctx.plan.names, "fps": ctx.plan.fps, "n_frames": ctx.plan.n_frames}
 
 
-def _from_openpose(ctx: StageContext, s) -> "Keypoints2D":  # noqa: F821
+def _sync_plan(ctx: StageContext):
+    from mocap.pipeline.timeline import sync_plan
+
+    return sync_plan(ctx.session, ctx.settings, ctx.plan.names)
+
+
+def pose2d_jobs(ctx: StageContext) -> list:
+    """The per-camera 2D jobs of the stage (none for OpenPose JSON): for motion sync those of the
+    unsynchronized videos, else those of the synchronized frame table."""
+    from mocap.pipeline import parts, timeline
+
+    if ctx.settings["pose2d"]["backend"] == "openpose-json":
+        return []
+    plan = _sync_plan(ctx)
+    if plan.method == "motion":
+        return parts.make_jobs(ctx, timeline.unsynchronized_table(ctx))
+    return parts.make_jobs(ctx, timeline.frame_table(ctx, timeline.measure(ctx, plan)))
+
+
+def _read_openpose(ctx: StageContext, s) -> "Keypoints2D":  # noqa: F821
+    """Every OpenPose JSON frame of every camera, in each camera's own frame numbers."""
     from mocap.io import read_openpose_json
 
     sizes = [(c.width, c.height) for c in ctx.plan.cameras]
     kp = read_openpose_json(_json_folders(ctx), layout=s["json_layout"], fps=ctx.plan.fps,
                             camera_names=ctx.plan.names, image_sizes=sizes, progress=ctx.progress)
     if ctx.plan.n_frames and kp.n_frames != ctx.plan.n_frames:
-        import warnings
-
         warnings.warn(f"the OpenPose JSON has {kp.n_frames} frames per camera, the videos {ctx.plan.n_frames}",
                       stacklevel=2)
+    return kp
+
+
+def _select_frames(ctx: StageContext, kp, s):
+    """The frames ``[pose2d] start .. stop`` every ``stride``-th of unsynchronized JSON keypoints."""
     frames = kp.frame_index  # the source frame of each file
     keep = (frames >= s["start"]) & ((frames - s["start"]) % s["stride"] == 0)
     if s["stop"] is not None:
@@ -205,36 +236,79 @@ def _from_openpose(ctx: StageContext, s) -> "Keypoints2D":  # noqa: F821
                                frame_index=kp.frame_index[keep], fps=ctx.plan.fps / s["stride"])
 
 
+def _from_openpose(ctx: StageContext, s, plan):
+    """(keypoints, sync) from OpenPose JSON: measured (motion: on the JSON keypoints) and applied."""
+    from mocap.pipeline import timeline
+    from mocap.sync import apply_sync
+
+    raw = _read_openpose(ctx, s)
+    sync = timeline.measure(ctx, plan, keypoints=raw if plan.method == "motion" else None)
+    if sync is None:
+        return _select_frames(ctx, raw, s), None
+    kp = apply_sync(raw, sync, steps=timeline.steps(ctx, sync))
+    return dataclasses.replace(kp, fps=ctx.plan.fps / s["stride"]), sync
+
+
+def _from_videos(ctx: StageContext, s, plan):
+    """(keypoints, sync, jobs used) from the videos, through the per-camera jobs. Motion sync: the
+    jobs read every frame of the unsynchronized videos, and their keypoints are put on the timeline."""
+    from mocap.pipeline import parts, timeline
+    from mocap.sync import apply_sync
+
+    if plan.method == "motion":
+        jobs = parts.make_jobs(ctx, timeline.unsynchronized_table(ctx))
+        parts.run_jobs(jobs, ctx.progress)
+        raw = parts.merge(jobs, fps=ctx.plan.fps)
+        sync = timeline.measure(ctx, plan, keypoints=raw)
+        kp = apply_sync(raw, sync, steps=timeline.steps(ctx, sync))
+        return dataclasses.replace(kp, fps=ctx.plan.fps / s["stride"]), sync, jobs
+    sync = timeline.measure(ctx, plan)
+    jobs = parts.make_jobs(ctx, timeline.frame_table(ctx, sync))
+    parts.run_jobs(jobs, ctx.progress)
+    return parts.merge(jobs, fps=ctx.plan.fps / s["stride"]), sync, jobs
+
+
+def _extras(ctx: StageContext, s, kp, sync) -> None:
+    """Overlays and OpenPose JSON, drawn from the finished keypoints (each camera's own frames)."""
+    if s["overlay"] != "none" and s["backend"] != "openpose-json":
+        from mocap.pose2d.overlay import write_overlays
+
+        table = sync.frame_table(kp.camera_names, kp.frame_index) if sync is not None else None
+        write_overlays(ctx.plan.paths, kp, ctx.out("overlay"), s["overlay"], frames=table, progress=ctx.progress)
+    if s["openpose"] != "none" and s["backend"] != "openpose-json":
+        from mocap.io import write_openpose_json
+
+        write_openpose_json(kp, ctx.out("openpose"), s["openpose"], frame_numbers=kp.frame_index)
+
+
 def run_pose2d(ctx: StageContext) -> str:
-    from mocap.data import Keypoints2D
+    from mocap.pipeline import parts, timeline
+    from mocap.sync import save_sync
 
     s = ctx.settings["pose2d"]
-    npz = ctx.out("pose2d.npz")
-    provider = "OpenPose JSON"
+    plan = _sync_plan(ctx)
     if s["backend"] == "openpose-json":
-        kp = _from_openpose(ctx, s)
-        kp.save(npz)
+        kp, sync = _from_openpose(ctx, s, plan)
+        provider, jobs = "OpenPose JSON", []
     else:
-        from mocap.pose2d import run_pose2d as estimate
-
-        stop = s["stop"] if s["stop"] is not None else (ctx.plan.n_frames or None)
-        result = estimate(ctx.plan.paths, ctx.work, s["backend"], model=s["model"], detector=s["detector"],
-                          device=s["device"], fp16=s["fp16"], start=s["start"], stop=stop, stride=s["stride"],
-                          batch_frames=s["batch_frames"], detect_every=s["detect_every"],
-                          overlay=None if s["overlay"] == "none" else s["overlay"],
-                          openpose_layout=None if s["openpose"] == "none" else s["openpose"], progress=ctx.progress)
-        provider = f"{s['backend']} on {result.provider}"
-        kp = Keypoints2D.load(npz)
-        # The stage states the frame numbers and rate it read, whatever the backend recorded.
-        frames = s["start"] + s["stride"] * np.arange(kp.n_frames)
-        fps = ctx.plan.fps / s["stride"]
-        if not np.array_equal(kp.frame_index, frames) or not np.isclose(kp.fps, fps):
-            kp = dataclasses.replace(kp, frame_index=frames, fps=fps)
-            kp.save(npz)
+        kp, sync, jobs = _from_videos(ctx, s, plan)
+        providers = sorted({j.info().get("provider", "?") for j in jobs})
+        provider = f"{s['backend']} on {', '.join(providers)}"
     if kp.n_frames == 0:
         raise InputFileError("no frame was read from the videos (check [pose2d] start and stop)",
                              ctx.session.videos_dir)
+    if sync is not None:
+        if plan.method == "file":
+            shutil.copyfile(timeline.sync_file(ctx.session), ctx.out("sync.toml"))
+        else:
+            save_sync(sync, ctx.out("sync.toml"))
+        for w in sync.warnings:
+            warnings.warn(f"sync: {w}", stacklevel=2)
+    kp.save(ctx.out("pose2d.npz"))
+    _extras(ctx, s, kp, sync)
+    if jobs:
+        parts.remove_unused(ctx.session.root, jobs)
     seen = (kp.score > 0).any(-1).any(-1).mean(axis=1)
     per_camera = ", ".join(f"{n} {f:.0%}" for n, f in zip(kp.camera_names, seen))
     return (f"{kp.n_cameras} cameras × {kp.n_frames} frames at {kp.fps:g} fps ({provider}); a person in "
-            f"{per_camera} of frames")
+            f"{per_camera} of frames; {timeline.summary(plan, sync)}")

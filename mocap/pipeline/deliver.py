@@ -53,7 +53,7 @@ def run_export(ctx: StageContext) -> str:
 
 def report_inputs(ctx: StageContext) -> list:
     out = ctx.session.output_dir
-    names = ("calibration.toml", "pose2d.npz", "pose3d.npz", "pose3d_filtered.npz", "foot_contacts.npz")
+    names = ("calibration.toml", "sync.toml", "pose2d.npz", "pose3d.npz", "pose3d_filtered.npz", "foot_contacts.npz")
     files = [out / n for n in names if (out / n).is_file()]
     files += sorted(p for p in out.glob(f"*{MANIFEST_SUFFIX}") if not p.name.startswith("report."))
     return files + list(ctx.plan.paths)

@@ -90,6 +90,14 @@ class Digests:
 _CODE_DIGESTS: dict = {}
 
 
+def code_root() -> Path:
+    """The project root: where the source files a stage's code digest covers are found."""
+    import mocap
+
+    return Path(mocap.__file__).resolve().parents[1]
+
+
+
 def code_digest(root: Path, parts) -> str:
     """sha256 of the source files of ``parts`` (files or packages, relative to the project root).
 

@@ -6,7 +6,8 @@ opens each (a missing, empty or undecodable file is an error naming it), and com
 * frame rates must agree within 0.5 % (container rates such as 59.94 and 60 do; anything further
   apart cannot be triangulated frame by frame): an error listing every camera's rate otherwise;
   ``[session] fps`` replaces the rates the files state;
-* lengths may differ: the run uses the first frames every video has, and says so in a warning.
+* lengths may differ: the run uses the first frames every video has, and says so in a warning
+  (``length_warning``; not given when the videos are synchronized, whose lengths differ anyway).
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ class SessionPlan:
     fps: float  # the videos' frame rate
     n_frames: int  # frames every video has (0: unknown)
     warnings: tuple[str, ...] = ()
+    length_warning: str | None = None  # one of the warnings: the videos' lengths differ
+
+    def synchronized(self) -> "SessionPlan":
+        """This plan for synchronized videos: their lengths differing is no news."""
+        import dataclasses
+
+        return dataclasses.replace(self, warnings=tuple(w for w in self.warnings if w != self.length_warning),
+                                   length_warning=None)
 
     @property
     def names(self) -> list[str]:
@@ -109,11 +118,13 @@ def plan_session(session: Session, settings: SessionSettings) -> SessionPlan:
     counts = {i.path.stem: i.n_frames for i in infos}
     known = [n for n in counts.values() if n > 0]
     n_frames = min(known) if known else 0
+    length_warning = None
     if known and max(known) != n_frames:
         longer = {k: v for k, v in counts.items() if v != n_frames}
-        warnings.append(f"the videos have different lengths: {_listing(counts, ' frames')}; using the first "
-                        f"{n_frames} frames of each (" + ", ".join(f"{k} loses its last {v - n_frames}"
-                                                                  for k, v in longer.items()) + ")")
+        length_warning = (f"the videos have different lengths: {_listing(counts, ' frames')}; using the first "
+                          f"{n_frames} frames of each (" + ", ".join(f"{k} loses its last {v - n_frames}"
+                                                                    for k, v in longer.items()) + ")")
+        warnings.append(length_warning)
     cameras = tuple(CameraVideo(i.path.stem, i.path, i.width, i.height, float(fps if override > 0 else i.fps),
                                 i.n_frames) for i in infos)
-    return SessionPlan(cameras, fps, n_frames, tuple(warnings))
+    return SessionPlan(cameras, fps, n_frames, tuple(warnings), length_warning)

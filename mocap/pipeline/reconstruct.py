@@ -83,9 +83,16 @@ def _lifted_views(ctx: StageContext, estimate_lifted, make_lifting_backend):
     s, p = ctx.settings["lift"], ctx.settings["pose2d"]
     backend = make_lifting_backend(s["backend"], s["model"], s["detector"], p["device"], p["fp16"])
     stop = p["stop"] if p["stop"] is not None else (ctx.plan.n_frames or None)
+    frames = {"start": p["start"], "stop": stop, "stride": p["stride"]}
+    if ctx.output("sync.toml").is_file() and ctx.output("pose2d.npz").is_file():  # the 2D stage's synchronized frames
+        from mocap.data import Keypoints2D
+        from mocap.sync import load_sync
+
+        steps = Keypoints2D.load(ctx.output("pose2d.npz")).frame_index
+        frames = {"frames": load_sync(ctx.output("sync.toml")).frame_table(ctx.plan.names, steps)}
     try:
-        views = estimate_lifted(ctx.plan.paths, backend, start=p["start"], stop=stop, stride=p["stride"],
-                                batch_frames=p["batch_frames"], detect_every=p["detect_every"], progress=ctx.progress)
+        views = estimate_lifted(ctx.plan.paths, backend, batch_frames=p["batch_frames"], detect_every=p["detect_every"],
+                                progress=ctx.progress, **frames)
     finally:
         if hasattr(backend, "close"):
             backend.close()
@@ -211,11 +218,11 @@ def retarget_inputs(ctx: StageContext) -> list:
 
 def run_retarget(ctx: StageContext) -> str:
     from mocap.api import retarget
-    from mocap.data import Keypoints3D
+    from mocap.retarget.pieces import keypoints_header
 
     s = ctx.settings["retarget"]
     source = ctx.output("pose3d_filtered.npz")
-    kp = Keypoints3D.load(source)
+    kp = keypoints_header(source)  # frames, persons and fps, without the arrays (a long clip goes in pieces)
     lines = []
     for p in retarget_persons(ctx, kp.n_persons):
         path = ctx.out(f"motion{person_suffix(p)}.npz")
@@ -224,7 +231,7 @@ def run_retarget(ctx: StageContext) -> str:
         unseen = result.rest_joints
         rest = f" ({len(unseen)} never seen, left in rest pose: {', '.join(unseen[:4])}" + \
             (", ...)" if len(unseen) > 4 else ")") if unseen else ""
-        lines.append(f"person {p}: {len(result.motion.joint_names)} bones{rest}")
+        lines.append(f"person {p}: {len(result.joint_names)} bones{rest}")
         if s["smplx_model"]:
             retarget(source, ctx.out(f"smplx{person_suffix(p)}.npz"), person=p, smplx_model=s["smplx_model"],
                      gender=s["gender"], progress=ctx.progress)

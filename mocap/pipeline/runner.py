@@ -20,6 +20,10 @@ uninterrupted run, and a failure loses nothing:
 A stage that fails leaves ``output/`` as it was (its scratch folder is dropped) and its manifest
 says "failed" with the error; the stages before it are untouched and the ones after it do not run.
 A lock file keeps two runs off one session.
+
+With ``defer_jobs`` (what ``mocap batch`` does) the run stops before a stage that is out of date and
+has jobs not done yet (:attr:`Stage.jobs`, the 2D of each camera), and hands them back in
+:attr:`RunResult.jobs`: whoever runs them calls :func:`run_session` again, which then goes on.
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mocap.errors import InputFileError, OutputError, SettingsError
-from mocap.pipeline.manifest import Digests, Manifest, code_digest, stage_key, MANIFEST_SUFFIX
+from mocap.errors import InputFileError, MocapError, OutputError, SettingsError
+from mocap.pipeline.manifest import Digests, Manifest, code_digest, code_root, stage_key, MANIFEST_SUFFIX
 from mocap.pipeline.plan import plan_session
 from mocap.pipeline.stage import Stage, StageContext
 from mocap.pipeline.stages import STAGE_NAMES, STAGES, session_stages
+from mocap.pipeline.timeline import sync_plan
 from mocap.session import open_session
 
 WORK = ".work"
@@ -46,7 +51,7 @@ WORK = ".work"
 @dataclass(frozen=True)
 class StageRun:
     name: str
-    status: str  # "ran", "up to date", "would run", "failed"
+    status: str  # "ran", "up to date", "would run", "waiting" (for its jobs: defer_jobs), "failed"
     reason: str = ""
     seconds: float = 0.0
     summary: str = ""
@@ -58,6 +63,7 @@ class RunResult:
     folder: Path
     stages: tuple[StageRun, ...]
     seconds: float
+    jobs: tuple = ()  # defer_jobs: the jobs the waiting stage needs done first
 
     @property
     def ran(self) -> tuple[str, ...]:
@@ -90,12 +96,6 @@ def session_lock(output_dir: Path):
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _code_root() -> Path:
-    import mocap
-
-    return Path(mocap.__file__).resolve().parents[1]
 
 
 def _owned(output_dir: Path, patterns) -> set[Path]:
@@ -209,19 +209,22 @@ def _seconds(s: float) -> str:
 
 
 class _Runner:
-    def __init__(self, session, settings, plan, stages, *, progress: bool, log):
+    def __init__(self, session, settings, plan, stages, *, progress: bool, log, defer_jobs: bool = False,
+                 record: list | None = None):
         self.session, self.settings, self.plan, self.progress = session, settings, plan, progress
+        self.defer_jobs, self.pending = defer_jobs, ()
+        self.record = record if record is not None else []
         self.stage_names = tuple(s.name for s in stages)
         self.log = log or (lambda line: None)
         self.digests = Digests(session.root)
         for name in STAGE_NAMES:
             m = Manifest.read(session.output_dir, name)
             self.digests.learn({**m.inputs, **m.outputs} if m.status == "done" else m.inputs)
-        self.root = _code_root()
+        self.root = code_root()
 
     def context(self, stage: Stage) -> StageContext:
         return StageContext(self.session, self.settings, self.plan, self.session.output_dir / WORK / stage.name,
-                            self.progress, self.stage_names)
+                            self.progress, self.stage_names, self.digests)
 
     def check_requires(self, stage: Stage, ctx: StageContext) -> None:
         for name in stage.requires:
@@ -268,6 +271,8 @@ class _Runner:
             manifest.write(out)
             shutil.rmtree(ctx.work, ignore_errors=True)
             self.log(_line(stage.name, _seconds(manifest.seconds), f"{manifest.status}: {manifest.error}"))
+            self.record.append(StageRun(stage.name, manifest.status, reason, manifest.seconds, "",
+                                        tuple(manifest.warnings)))
             raise
         shutil.rmtree(ctx.work, ignore_errors=True)
         seconds = time.perf_counter() - start
@@ -281,7 +286,9 @@ class _Runner:
         self.log(_line(stage.name, _seconds(seconds), f"{reason}. {summary}"))
         for w in manifest.warnings:
             self.log(_line("", "", f"warning: {w}"))
-        return StageRun(stage.name, "ran", reason, seconds, summary, tuple(manifest.warnings))
+        run = StageRun(stage.name, "ran", reason, seconds, summary, tuple(manifest.warnings))
+        self.record.append(run)
+        return run
 
 
     def run_all(self, stages, forced: set, option: str, only: str | None, dry_run: bool) -> tuple[StageRun, ...]:
@@ -309,9 +316,25 @@ class _Runner:
                 results.append(StageRun(stage.name, "would run", reason))
                 self.log(_line(stage.name, "", f"would run: {reason}"))
             else:
+                pending = self.waiting_for(stage, ctx)
+                if pending:
+                    self.pending = pending
+                    results.append(StageRun(stage.name, "waiting", reason, summary=f"{len(pending)} job(s) to do"))
+                    self.log(_line(stage.name, "", f"waits for {len(pending)} job(s): {reason}"))
+                    break
                 extra = self.plan.warnings if stage.name == "pose2d" else ()
                 results.append(self.run_stage(stage, ctx, key, code, values, facts, inputs, reason, extra))
         return tuple(results)
+
+    def waiting_for(self, stage: Stage, ctx: StageContext) -> tuple:
+        """defer_jobs: the stage's jobs not done yet (none when listing them fails: the stage then
+        runs, and fails with the error in its manifest)."""
+        if not self.defer_jobs or stage.jobs is None:
+            return ()
+        try:
+            return tuple(j for j in stage.jobs(ctx) if not j.done())
+        except MocapError:
+            return ()
 
 
 def _messages(caught) -> list[str]:
@@ -325,12 +348,15 @@ def _stage_name(name: str | None, option: str) -> str | None:
 
 
 def run_session(folder, *, from_stage: str | None = None, only: str | None = None, dry_run: bool = False,
-                progress: bool = True, log=print) -> RunResult:
+                progress: bool = True, log=print, defer_jobs: bool = False, record: list | None = None) -> RunResult:
     """Run every out-of-date stage of the session at ``folder`` (see the module docstring).
 
     from_stage: run this stage and every later one, out of date or not. only: run this stage
     alone (on the earlier stages' current outputs). dry_run: say what would run, run nothing.
     log: called with each line to print (one per stage with its time); None for silence.
+    defer_jobs: stop before a stage whose jobs are not done, returning them (module docstring).
+    record: a list to which each stage that runs (or fails) is appended as it finishes, so that a
+    caller knows what ran before an error.
     """
     if from_stage is not None and only is not None:
         raise SettingsError("give --from or --only, not both")
@@ -346,6 +372,8 @@ def run_session(folder, *, from_stage: str | None = None, only: str | None = Non
     log = log or (lambda line: None)
     with session_lock(session.output_dir):
         plan = plan_session(session, settings)
+        if plan.length_warning and sync_plan(session, settings, plan.names).synchronized:
+            plan = plan.synchronized()
         for w in plan.warnings:
             log(f"warning: {w}")
         stages = session_stages(len(plan.cameras))
@@ -354,17 +382,18 @@ def run_session(folder, *, from_stage: str | None = None, only: str | None = Non
             if name is not None and name not in names:
                 raise SettingsError(f"{option} {name}: this session's stages are {', '.join(names)}")
         forced = set(names[names.index(from_stage):]) if from_stage else {only} if only else set()
-        runner = _Runner(session, settings, plan, stages, progress=progress, log=log)
+        runner = _Runner(session, settings, plan, stages, progress=progress, log=log, defer_jobs=defer_jobs,
+                         record=record)
         try:
             results = runner.run_all(stages, forced, "--from" if from_stage else "--only", only, dry_run)
         finally:
             with contextlib.suppress(OSError):
                 (session.output_dir / WORK).rmdir()  # only when empty
         seconds = time.perf_counter() - started
-        result = RunResult(session.root, results, seconds)
+        result = RunResult(session.root, results, seconds, runner.pending)
         if result.up_to_date:
             log("nothing to do: every stage is up to date")
-        elif not dry_run:
+        elif not dry_run and not result.jobs:
             report = session.output_dir / "report.html"
             log(f"{len(result.ran)} stage(s) ran in {seconds:.1f} s" + (f"; report: {report}" if report.is_file()
                                                                            else ""))

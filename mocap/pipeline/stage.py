@@ -7,6 +7,10 @@ stage's result depends on is declared, so the runner can tell when it is out of 
 it reads (``inputs``), the settings tables it reads (``tables``) and its source code (``code``).
 ``owns`` lists the ``output/`` files it writes (glob patterns): any matching file it did not write
 on its last run is stale and removed.
+
+A stage whose work splits into independent jobs (the 2D of each camera, :mod:`mocap.pipeline.parts`)
+lists them with ``jobs(ctx)``: ``mocap run`` lets the stage do them itself, ``mocap batch`` hands
+the ones not done yet to its workers first, then runs the stage, which finds them done.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from mocap.pipeline.manifest import Digests
 from mocap.pipeline.plan import SessionPlan
 from mocap.session import Session, SessionSettings
 
@@ -27,6 +32,12 @@ class StageContext:
     work: Path
     progress: bool = True
     stage_names: tuple[str, ...] = ()  # the stages of this session, in order
+    digests: Digests | None = None  # content digests of the session's files, shared with the runner
+
+    def digest(self, path: Path) -> str:
+        """The content digest of a session file (reusing the manifests' where the file did not change)."""
+        digests = self.digests or Digests(self.session.root)
+        return digests.record(self.session.relative(path))["sha256"]
 
     def output(self, name: str) -> Path:
         """An output of an earlier stage (in output/)."""
@@ -48,3 +59,4 @@ class Stage:
     owns: tuple[str, ...]  # glob patterns, relative to output/, of what it writes
     requires: tuple[str, ...] = ()  # earlier stages' outputs (names in output/) it cannot do without
     facts: Callable[[StageContext], dict] | None = None  # anything else its result depends on
+    jobs: Callable[[StageContext], list] | None = None  # independent pieces of its work (module docstring)

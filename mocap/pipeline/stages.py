@@ -21,10 +21,11 @@ CALIBRATION = Stage(
     ("calibration.toml", "calibration_report.json", "calibration_report.png"), facts=capture.calibration_facts)
 
 POSE2D = Stage(
-    "pose2d", "2D whole-body keypoints of every camera -> output/pose2d.npz",
-    capture.run_pose2d, capture.pose2d_inputs, ("pose2d", "session"),
-    ("mocap/pose2d", "mocap/video.py", "mocap/io", "mocap/models", _CAPTURE, *_CONTRACTS),
-    ("pose2d.npz", "openpose/**", "overlay/**"), facts=capture.pose2d_facts)
+    "pose2d", "synchronization, then 2D whole-body keypoints of every camera -> output/sync.toml, output/pose2d.npz",
+    capture.run_pose2d, capture.pose2d_inputs, ("pose2d", "session", "sync"),
+    ("mocap/pose2d", "mocap/video.py", "mocap/io", "mocap/models", "mocap/sync", "mocap/record/timestamps.py",
+     _CAPTURE, "mocap/pipeline/timeline.py", "mocap/pipeline/parts.py", *_CONTRACTS),
+    ("pose2d.npz", "sync.toml", "openpose/**", "overlay/**"), facts=capture.pose2d_facts, jobs=capture.pose2d_jobs)
 
 TRIANGULATE = Stage(
     "triangulate", "3D keypoints from two cameras or more -> output/pose3d.npz (+ TRC)",

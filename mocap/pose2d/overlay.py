@@ -101,26 +101,31 @@ class OverlayWriter:
 
 
 def write_overlays(videos, keypoints, out_dir, mode: str = "video", scale: float = 0.5,
-                   progress: bool = True) -> list[Path]:
+                   progress: bool = True, frames=None) -> list[Path]:
     """Draw ``keypoints`` (a :class:`Keypoints2D`, one camera per video, in order) onto the frames
-    ``keypoints.frame_index`` of ``videos`` -> the overlay videos or image folders."""
+    ``keypoints.frame_index`` of ``videos`` -> the overlay videos or image folders. ``frames``: a
+    :class:`~mocap.video.FrameTable` over ``frame_index`` saying which frame of each video shows
+    each step (synchronized videos); images are then named by the step."""
     from tqdm import tqdm
 
     from mocap.video import VideoReader, read_synchronized
 
     readers = [v if isinstance(v, VideoReader) else VideoReader(v) for v in videos]
-    frames = np.asarray(keypoints.frame_index)
-    if not len(frames):
+    frame_index = np.asarray(keypoints.frame_index)
+    if not len(frame_index):
         return []
-    steps = np.diff(frames)
+    steps = np.diff(frame_index)
     stride = int(steps[0]) if len(steps) and np.all(steps == steps[0]) else 1
-    row = {int(f): i for i, f in enumerate(frames)}
+    row = {int(f): i for i, f in enumerate(frame_index)}
     fps = readers[0].info.fps / stride
+    if frames is None:
+        reading = read_synchronized(readers, int(frame_index[0]), int(frame_index[-1]) + 1, stride)
+    else:
+        reading = read_synchronized(readers, table=frames)
     writer = OverlayWriter(out_dir, keypoints.camera_names, fps, mode, scale)
     slots = np.arange(keypoints.n_persons)
     try:
-        for t, images in tqdm(read_synchronized(readers, int(frames[0]), int(frames[-1]) + 1, stride),
-                              total=len(frames), desc="overlays", unit="frame", disable=not progress):
+        for t, images in tqdm(reading, total=len(frame_index), desc="overlays", unit="frame", disable=not progress):
             if t not in row:
                 continue
             i = row[t]

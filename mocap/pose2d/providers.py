@@ -6,6 +6,10 @@ silently falls back to CPU when a GPU provider fails to load (no driver, wrong C
 provider is read back from the session: when a GPU was asked for and the CPU is what runs, a
 :class:`GPUFallbackWarning` is raised through ``warnings`` and logged at WARNING level. fp16:
 TensorRT builds fp16 engines itself (``trt_fp16_enable``); CUDA and CPU run the model as stored.
+
+CPU threads: ONNX Runtime's own default (every core) unless ``threads`` is given, or the
+environment variable ``MOCAP_ONNX_THREADS`` (set by ``mocap batch`` in its workers, so that
+several processes on one machine do not each spin a pool as wide as the machine).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ log = logging.getLogger("mocap.pose2d")
 TRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
 _ORDER = {"auto": [TRT, CUDA, CPU], "tensorrt": [TRT, CUDA, CPU], "cuda": [CUDA, CPU], "cpu": [CPU]}
 SHORT = {TRT: "tensorrt", CUDA: "cuda", CPU: "cpu"}
+THREADS_VARIABLE = "MOCAP_ONNX_THREADS"  # CPU threads per ONNX Runtime session (module docstring)
 
 
 class GPUFallbackWarning(UserWarning):
@@ -64,6 +69,7 @@ def create_session(model_path: str | os.PathLike, device: str = "auto", fp16: bo
         raise InputFileError("model file not found", path)
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    threads = threads or int(os.environ.get(THREADS_VARIABLE, "0") or 0)
     if threads:
         opts.intra_op_num_threads = threads
     providers = provider_list(device, fp16, cache_dir=path.parent)

@@ -34,7 +34,7 @@ from mocap.pose2d.slots import assign_slots, collect_tracks
 from mocap.pose2d.swaps import exchange_limbs, repair_swaps
 from mocap.pose2d.tracking import Tracker, keypoint_box
 from mocap.skeleton import N_KEYPOINTS
-from mocap.video import VideoReader
+from mocap.video import FrameTable, VideoReader
 
 log = logging.getLogger("mocap.pose2d")
 
@@ -45,10 +45,13 @@ class NoPersonWarning(UserWarning):
 
 def estimate_videos(videos, backend: PoseBackend, *, camera_names=None, start: int = 0, stop: int | None = None,
                     stride: int = 1, batch_frames: int = 4, detect_every: int = 1, progress: bool = True,
-                    on_frame=None, world: bool | str = False, repair: bool = True):
+                    on_frame=None, world: bool | str = False, repair: bool = True, frames: FrameTable | None = None):
     """2D keypoints (133 layout) of every person in every frame of each video.
 
     videos: paths (or :class:`VideoReader`), one per camera; camera names default to file stems.
+    frames: which frame of each video to read at each step (:class:`~mocap.video.FrameTable`, e.g.
+    synchronized videos, each from its own first frame), instead of ``start``/``stop``/``stride``;
+    ``frame_index`` is then the table's steps.
     on_frame: optional ``f(t, frames, poses_per_camera, ids_per_camera)`` called per time step with
     the backend's raw answer and tracker ids (before slots and swap repair), so frames need not be
     kept.
@@ -72,9 +75,14 @@ def estimate_videos(videos, backend: PoseBackend, *, camera_names=None, start: i
     readers = [v if isinstance(v, VideoReader) else VideoReader(v) for v in videos]
     names = list(camera_names) if camera_names else [r.name for r in readers]
     n_cams = len(readers)
-    n_total = min(r.info.n_frames for r in readers) or None
-    end = stop if stop is not None else n_total
-    expected = None if end is None else max(0, (end - start + stride - 1) // stride)
+    if frames is not None:
+        if (start, stop, stride) != (0, None, 1):
+            raise ValueError("give either a frame table or start/stop/stride, not both")
+        expected, stride = len(frames.steps), frames.stride
+    else:
+        n_total = min(r.info.n_frames for r in readers) or None
+        end = stop if stop is not None else n_total
+        expected = None if end is None else max(0, (end - start + stride - 1) // stride)
     trackers = [Tracker() for _ in readers]
     per_cam: list[list[tuple[int, Poses, np.ndarray]]] = [[] for _ in readers]
     last: list[tuple[np.ndarray, np.ndarray] | None] = [None] * n_cams  # tracked keypoints for boxes
@@ -82,13 +90,13 @@ def estimate_videos(videos, backend: PoseBackend, *, camera_names=None, start: i
 
     def flush(batch):
         images, owners, boxes = [], [], []
-        for i, t, frames in batch:
-            for c, f in enumerate(frames):
+        for i, t, step_images in batch:
+            for c, f in enumerate(step_images):
                 if f is None:
                     continue
                 images.append(f)
                 owners.append((i, t, c))
-                detect = (detect_every <= 1 or last[c] is None or ((t - start) // stride) % detect_every == 0
+                detect = (detect_every <= 1 or last[c] is None or i % detect_every == 0
                           or getattr(backend, "detector", True) is None)  # whole-frame backends track themselves
                 boxes.append(None if detect else _boxes_from_keypoints(*last[c]))
         if not images:
@@ -105,15 +113,15 @@ def estimate_videos(videos, backend: PoseBackend, *, camera_names=None, start: i
                 last[c] = (poses.xy, poses.score)
             by_step.setdefault(t, {})[c] = (poses, ids)
         if on_frame is not None:
-            for _, t, frames in batch:
+            for _, t, step_images in batch:
                 got = by_step.get(t, {})
-                on_frame(t, frames, [got.get(c, (Poses.empty(), np.zeros(0, int)))[0] for c in range(n_cams)],
+                on_frame(t, step_images, [got.get(c, (Poses.empty(), np.zeros(0, int)))[0] for c in range(n_cams)],
                          [got.get(c, (Poses.empty(), np.zeros(0, int)))[1] for c in range(n_cams)])
 
     batch = []
     with tqdm(total=expected, desc=f"pose2d ({backend.describe()})", unit="frame", disable=not progress) as bar:
-        for t, frames in read_synchronized(readers, start, stop, stride):
-            batch.append((len(steps), t, frames))
+        for t, images in read_synchronized(readers, start, stop, stride, table=frames):
+            batch.append((len(steps), t, images))
             steps.append(t)
             if len(batch) >= batch_frames:
                 flush(batch)

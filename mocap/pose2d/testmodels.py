@@ -163,3 +163,32 @@ def random_simcc_model(path, input_size=(192, 256), n_keypoints=133, split_ratio
     model.ir_version = 8
     onnx.save(model, str(path))
     return flops / 1e9
+
+
+def box_detector_model(path, box, input_size=(640, 640), score: float = 0.99, opset=17):
+    """Write a person detector (mmdeploy "end2end" signature: ``dets`` (N, 1, 5), ``labels`` (N, 1))
+    that finds one person in ``box`` (x1, y1, x2, y2 in its input's pixels) in every image: with
+    ``box`` the letterboxed image's area, the whole picture. Returns ``path``."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w, h = input_size
+    inits = [numpy_helper.from_array(np.array([[list(box) + [score]]], dtype=np.float32), "box"),
+             numpy_helper.from_array(np.array([-1, 1, 1], dtype=np.int64), "shape3"),
+             numpy_helper.from_array(np.array([-1, 1], dtype=np.int64), "shape2")]
+    nodes = [helper.make_node("ReduceMax", ["input"], ["m"], axes=[1, 2, 3], keepdims=0),  # (N,): one per image
+             helper.make_node("Reshape", ["m", "shape3"], ["m3"]),
+             helper.make_node("Mul", ["m3", "zero"], ["z3"]),
+             helper.make_node("Add", ["z3", "box"], ["dets"]),
+             helper.make_node("Reshape", ["z3", "shape2"], ["z2"]),
+             helper.make_node("Cast", ["z2"], ["labels"], to=TensorProto.INT64)]
+    inits.append(numpy_helper.from_array(np.zeros(1, np.float32), "zero"))
+    graph = helper.make_graph(
+        nodes, "box_detector", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, h, w])],
+        [helper.make_tensor_value_info("dets", TensorProto.FLOAT, ["N", 1, 5]),
+         helper.make_tensor_value_info("labels", TensorProto.INT64, ["N", 1])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path

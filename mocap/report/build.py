@@ -219,12 +219,15 @@ def _frames_section(session, group, kp2d, kp3d, slots, count, min_score, picture
     seen = np.isfinite(kp3d.xyz[:, 0, :, 0]).sum(-1) >= 5
     steps = frame_pictures.pick_steps(kp3d.n_frames, count, seen)
     uv = video_pixels(reprojection(group, kp3d.xyz[steps, 0]), kp2d.image_sizes, group)  # (C, S, K, 2)
+    own = _video_frames(session, kp2d)  # each camera's own frame of each step (synchronized videos differ)
     figs = []
     for c, name in enumerate(kp2d.camera_names):
         if name not in videos:
             continue
         for s, t in enumerate(steps):
-            frame = frame_pictures.read_frame(videos[name], kp2d.frame_index[t])
+            if own[c, t] < 0:
+                continue
+            frame = frame_pictures.read_frame(videos[name], own[c, t])
             if frame is None:
                 continue
             slot = slots[c, t]
@@ -232,9 +235,20 @@ def _frames_section(session, group, kp2d, kp3d, slots, count, min_score, picture
             image = frame_pictures.draw_frame(frame, det[0], det[1], uv[c, s], min_score=min_score)
             file = f"frame_{name}_{int(kp2d.frame_index[t]):06d}.png"
             frame_pictures.write_png(image, pictures / file)
-            figs.append(html.figure(f"report_files/{file}", f"{name}, video frame {int(kp2d.frame_index[t])}"))
+            figs.append(html.figure(f"report_files/{file}", f"{name}, video frame {int(own[c, t])}"))
     return html.section("Frames", html.paragraph("Grey: the camera's 2D keypoints of the person; colour: the 3D "
                                                  "skeleton reprojected through the calibration."), *figs)
+
+
+def _video_frames(session, kp2d) -> np.ndarray:
+    """(C, T) the video frame of each camera at each step: ``frame_index``, or by output/sync.toml."""
+    from mocap.sync.result import SYNC_FILE
+
+    if not (session.root / SYNC_FILE).is_file():
+        return np.tile(kp2d.frame_index, (kp2d.n_cameras, 1))
+    from mocap.sync import load_sync
+
+    return load_sync(session.root / SYNC_FILE).frame_table(kp2d.camera_names, kp2d.frame_index).frames
 
 
 def _cm(v) -> str:

@@ -34,7 +34,8 @@ class Setting:
 
     kind: "int", "float", "bool", "str", "choice" (one of ``choices``), "choices" (a list of
     ``choices``), "numbers" (a list of ``length`` numbers), "names" (a list of strings),
-    "squares" ("7x5" or [7, 5]), "count_or_all" (a whole number or "all"), "str_or_int".
+    "squares" ("7x5" or [7, 5]), "count_or_all" (a whole number or "all"), "str_or_int",
+    "frames_by_camera" (a table of camera name = number).
     Numbers must satisfy ``low <= v`` (``above < v``) and ``v <= high`` where given.
     """
 
@@ -107,6 +108,22 @@ TABLES: tuple[Table, ...] = (
         S("floor", None, "picture (file stem or frame number) with the board lying on the floor: world origin "
           "and axes, Z up", "str_or_int", example="000120"),
     )),
+    Table("sync", "Cameras that started at different moments: each camera's offset -> output/sync.toml, applied by "
+          "the 2D stage (each video read from its own first synchronized frame; frame numbers are those of the "
+          "reference camera). A sync.toml written by `mocap sync` is used as it is (delete it to synchronize by "
+          "these settings).", (
+        S("method", "auto", "auto: recorded timestamps (videos/<cam>_timestamps.csv) if every camera has them, "
+          "else audio if every video has a sound track, else none; motion: cross-correlation of the 2D "
+          "keypoints' motion (the 2D runs on the unsynchronized videos first); manual: the offsets below; none: "
+          "the videos start together", "choice", ("auto", "timestamps", "audio", "motion", "manual", "none")),
+        S("reference", None, "camera the others are measured against; unset = the first", "str", example="cam01"),
+        S("offsets", None, "method manual: each camera's offset in frames (its frame N is the reference's frame 0; "
+          "other methods ignore them)",
+          "frames_by_camera", example={"cam02": 7, "cam03": -3}),
+        S("max_offset", 0.0, "largest offset to look for (seconds); 0 = what keeps half the shortest clip",
+          "float", low=0),
+        S("min_confidence", 0.5, "warn about cameras whose offset has a lower confidence", "float", low=0, high=1),
+    )),
     Table("pose2d", "2D whole-body keypoints (133) of every camera -> output/pose2d.npz.", (
         S("backend", "mediapipe", "mediapipe: Holistic, offline on CPU; rtmw: detector + ONNX whole-body model "
           "(GPU if present); openpose-json: read OpenPose JSON already computed (see json_folder)", "choice",
@@ -117,9 +134,9 @@ TABLES: tuple[Table, ...] = (
           "rtmdet-nano-person; mediapipe: enables several people via crops)", "str", example="rtmdet-nano-person"),
         S("device", "auto", "where the ONNX models run", "choice", ("auto", "cpu", "cuda", "tensorrt")),
         S("fp16", False, "half precision where the provider supports it (TensorRT)", "bool"),
-        S("start", 0, "first video frame", "int", low=0),
-        S("stop", None, "video frame to stop before; unset = the end of the shortest video", "int", above=0,
-          example=600),
+        S("start", 0, "first video frame (synchronized: frame of the reference camera)", "int", low=0),
+        S("stop", None, "video frame to stop before; unset = the end of the shortest video (synchronized: of the "
+          "frames every camera has)", "int", above=0, example=600),
         S("stride", 1, "use every n-th frame (the 3D frame rate is the video's divided by this)", "int", low=1),
         S("batch_frames", 4, "time steps per batched inference (all cameras)", "int", low=1),
         S("detect_every", 1, "run the person detector every n frames, track in between", "int", low=1),

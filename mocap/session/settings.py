@@ -57,6 +57,7 @@ def allowed(s: Setting) -> str:
         "squares": 'two whole numbers >= 2, as "7x5" or [7, 5]',
         "count_or_all": f'a whole number >= {0 if s.low == 0 else 1}, or "all"',
         "str_or_int": "a text in quotes or a whole number",
+        "frames_by_camera": "a table of frames per camera, as {cam02=7, cam03=-3.5}",
     }[s.kind]
 
 
@@ -105,6 +106,9 @@ def check_value(s: Setting, value):
             return value
     if kind == "str_or_int" and (isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))):
         return str(value)
+    if kind == "frames_by_camera" and isinstance(value, dict) and value and \
+            all(isinstance(k, str) and k and _number(v) and math.isfinite(v) for k, v in value.items()):
+        return {k: float(v) for k, v in value.items()}
     raise ValueError(allowed(s))
 
 
@@ -116,9 +120,15 @@ def toml_value(value) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, float):
         return repr(value)
     return str(value)
+
+
+def _toml_key(key: str) -> str:
+    return key if key and all(c.isalnum() or c in "-_" for c in key) and key.isascii() else json.dumps(key)
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,7 @@ class SessionSettings:
 
 
 def _plain(value):
-    return list(value) if isinstance(value, tuple) else value
+    return list(value) if isinstance(value, tuple) else dict(value) if isinstance(value, dict) else value
 
 
 def _suggest(name: str, options) -> str:
@@ -183,6 +193,9 @@ def _cross_checks(values: dict, path) -> None:
     p = values["pose2d"]
     if p["stop"] is not None and p["stop"] <= p["start"]:
         raise SettingsError(f"[pose2d] stop = {p['stop']} must be above start = {p['start']}", path)
+    sync = values["sync"]
+    if sync["method"] == "manual" and not sync["offsets"]:
+        raise SettingsError('[sync] method = "manual" needs the offsets: [sync] offsets = {cam02 = 7, ...}', path)
 
 
 def parse_settings(data: dict, path: str | os.PathLike | None = None) -> SessionSettings:

@@ -12,9 +12,9 @@ from mocap.session.settings import allowed, toml_value
 HEADER = """\
 # mocap session settings: every setting of every stage, with its default.
 #
-# `mocap run` runs the stages that are out of date, in order: calibration, pose2d, triangulate,
-# filter, retarget, export, report. Change a value here and the stage that reads it reruns, with
-# the stages after it; the others are kept. Lines "# key = value" are unset: remove the "#" to set
+# `mocap run` runs the stages that are out of date, in order: calibration, pose2d (which first
+# synchronizes the cameras, [sync]), triangulate, filter, retarget, export, report. Change a value
+# here and the stage that reads it reruns, with the stages after it; the others are kept. Lines "# key = value" are unset: remove the "#" to set
 # them. Paths are relative to this folder.
 #
 # Layout: videos/       one video per camera (the file stem is the camera name)

@@ -3,8 +3,8 @@
 For a session synchronized after pose2d ran (the motion method needs pose2d first): every
 camera's step t of the input is its own video frame ``frame_index[t]``; the output's steps are
 the common timeline's (the reference camera's frame numbers, every ``stride``-th from
-``first_frame``), and camera c's keypoints at step k are those of its own frame
-``source_frames(c, k)`` (missing, NaN with score 0, where it has none).
+``first_frame``, or the ``steps`` given), and camera c's keypoints at step k are those of its own
+frame ``source_frames(c, k)`` (missing, NaN with score 0, where it has none).
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ from mocap.errors import InputFileError
 from mocap.sync.result import SyncResult
 
 
-def apply_sync(kp2d: Keypoints2D, sync: SyncResult) -> Keypoints2D:
-    """``kp2d`` (cameras in their own frame numbers) on the common timeline of ``sync``."""
+def apply_sync(kp2d: Keypoints2D, sync: SyncResult, steps=None) -> Keypoints2D:
+    """``kp2d`` (cameras in their own frame numbers) on the common timeline of ``sync`` (at the
+    timeline ``steps`` given; steps no camera has are left out)."""
     missing = [n for n in kp2d.camera_names if n not in sync.names]
     if missing:
         raise InputFileError(f"the synchronization has no camera {missing[0]!r} (it has {', '.join(sync.names)})")
     index = kp2d.frame_index
     stride = int(np.diff(index)[0]) if len(index) > 1 else 1
-    steps = sync.steps(stride)
+    steps = sync.steps(stride) if steps is None else np.asarray(steps, dtype=np.int64)
     xy = np.full((kp2d.n_cameras, len(steps)) + kp2d.xy.shape[2:], np.nan)
     score = np.zeros(xy.shape[:-1])
     swapped = np.zeros(xy.shape[:3] + kp2d.swapped.shape[3:], bool)

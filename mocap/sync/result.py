@@ -24,6 +24,7 @@ range of steps every camera has; a stage that reads videos starts each one at it
     stop_frame = 287          # exclusive
     note = "auto: no timestamps; every video has an audio track"
     warnings = ["cam03: low confidence 0.21 (...)"]
+    origin = "mocap sync"     # who wrote it: "mocap sync", or "mocap run" (its pose2d stage)
 
     [cameras.cam02]
     offset = -12.96           # sub-frame: this camera's frame at the reference's frame 0
@@ -110,6 +111,7 @@ class SyncResult:
     cameras: tuple[CameraSync, ...]
     note: str = ""
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    origin: str = "mocap sync"  # "mocap run" when the session runner measured it
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -133,6 +135,15 @@ class SyncResult:
         """Camera ``name``'s own video frame of each timeline step (-1 where it has none)."""
         cam = self.camera(name)
         return cam.frames_of_slots(cam.slots(self.steps() if steps is None else steps))
+
+    def frame_table(self, names, steps) -> "FrameTable":  # noqa: F821
+        """The :class:`~mocap.video.FrameTable` of cameras ``names`` at timeline ``steps``: how a
+        stage reads synchronized videos (each from its own frame, none where one was dropped)."""
+        from mocap.video import FrameTable
+
+        steps = np.asarray(steps, dtype=np.int64)
+        return FrameTable(steps, np.stack([self.source_frames(n, steps) for n in names]) if len(names) else
+                          np.zeros((0, len(steps)), np.int64))
 
     @property
     def start_frames(self) -> dict[str, int]:
@@ -165,7 +176,7 @@ def common_range(cameras: list[CameraSync]) -> tuple[int, int] | None:
 def dumps_sync(result: SyncResult) -> str:
     lines = ["# mocap sync: camera c's frame = reference frame + frame_offset (see mocap.sync.result)",
              f"version = {VERSION}"]
-    for key in ("method", "requested", "reference", "fps", "first_frame", "stop_frame", "note"):
+    for key in ("method", "requested", "reference", "fps", "first_frame", "stop_frame", "note", "origin"):
         lines.append(f"{key} = {toml_value(getattr(result, key))}")
     lines.append(f"warnings = {toml_value(list(result.warnings))}")
     for cam in result.cameras:
@@ -246,4 +257,5 @@ def load_sync(session_or_file: str | os.PathLike) -> SyncResult:
     return SyncResult(method=get(doc, "method", str), requested=str(doc.get("requested", "")), reference=reference,
                       fps=get(doc, "fps", float), first_frame=get(doc, "first_frame", int),
                       stop_frame=get(doc, "stop_frame", int), cameras=tuple(cameras), note=str(doc.get("note", "")),
-                      warnings=tuple(str(w) for w in warnings) if isinstance(warnings, list) else ())
+                      warnings=tuple(str(w) for w in warnings) if isinstance(warnings, list) else (),
+                      origin=str(doc.get("origin", "mocap sync")))

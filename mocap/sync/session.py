@@ -41,7 +41,7 @@ MIN_MOTION_STEPS = 10
 class _Session:
     """What a session folder holds for synchronization: cameras, their videos, frame counts, rates."""
 
-    def __init__(self, folder: Path, pose2d: Path | None):
+    def __init__(self, folder: Path, pose2d: Path | None, cameras=None, keypoints=None):
         from mocap.video import VIDEO_SUFFIXES, VideoReader
 
         if not folder.is_dir():
@@ -52,8 +52,13 @@ class _Session:
         videos = sorted(p for p in self.videos_dir.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()) \
             if self.videos_dir.is_dir() else []
         self.videos = {p.stem: p for p in videos}
+        if cameras is not None:
+            missing = [n for n in cameras if n not in self.videos]
+            if missing:
+                raise InputFileError(f"no video for camera {missing[0]}", self.videos_dir)
+            self.videos = {n: self.videos[n] for n in cameras}
         self.info = {name: VideoReader(p).info for name, p in self.videos.items()}
-        self._kp2d = None
+        self._kp2d = keypoints  # given keypoints stand in for the pose2d file
         if self.videos:
             self.names = list(self.videos)
         elif self.pose2d.is_file():
@@ -74,7 +79,10 @@ class _Session:
     def n_frames(self, name: str) -> int:
         if name in self.info:
             if self.info[name].n_frames <= 0:  # the container does not say: count them
-                self.info[name] = dataclasses.replace(self.info[name], n_frames=_count_frames(self.videos[name]))
+                from mocap.video import VideoReader
+
+                self.info[name] = dataclasses.replace(self.info[name],
+                                                      n_frames=VideoReader(self.videos[name]).count_frames())
             return self.info[name].n_frames
         return int(self.keypoints().frame_index[-1]) + 1
 
@@ -103,7 +111,7 @@ class _Session:
             silent = [p for p in self.videos.values() if not has_audio(p)]
             return f"{silent[0]} has no audio track" if silent else None
         if method == "motion":
-            if not self.pose2d.is_file():
+            if self._kp2d is None and not self.pose2d.is_file():
                 return f"no 2D keypoints {self.pose2d} (run `mocap pose2d` on the unsynchronized videos)"
             missing = [n for n in self.names if n not in self.keypoints().camera_names]
             if missing:
@@ -115,18 +123,34 @@ class _Session:
 def sync_session(session_dir: str | os.PathLike, method: str = "auto", *, reference: str | None = None,
                  offsets: dict[str, float] | None = None, max_offset: float | None = None,
                  min_confidence: float = 0.5, pose2d: str | os.PathLike | None = None,
-                 output: str | os.PathLike | None = None) -> SyncResult:
+                 output: str | os.PathLike | None = None, cameras=None, keypoints=None) -> SyncResult:
     """Synchronize a session's cameras and write ``output/sync.toml`` (or ``output``).
 
     max_offset: the largest offset to look for, in seconds (default: what keeps half of the
-    shortest clip in common). Raises InputFileError / SettingsError naming the file or setting.
+    shortest clip in common). cameras: the cameras to synchronize, in order (default every video,
+    by name). keypoints: the unsynchronized 2D keypoints for motion sync (a ``Keypoints2D``),
+    instead of the ``pose2d`` file. Raises InputFileError / SettingsError naming the file or setting.
     """
+    result = measure_sync(session_dir, method, reference=reference, offsets=offsets, max_offset=max_offset,
+                          min_confidence=min_confidence, pose2d=pose2d, cameras=cameras, keypoints=keypoints)
+    out = Path(output) if output is not None else Path(session_dir) / SYNC_FILE
+    make_output_folder(out.parent)
+    save_sync(result, out)
+    return result
+
+
+def measure_sync(session_dir: str | os.PathLike, method: str = "auto", *, reference: str | None = None,
+                 offsets: dict[str, float] | None = None, max_offset: float | None = None,
+                 min_confidence: float = 0.5, pose2d: str | os.PathLike | None = None, cameras=None,
+                 keypoints=None, origin: str = "mocap sync") -> SyncResult:
+    """:func:`sync_session` without writing anything: the :class:`SyncResult` (``origin`` says
+    who measured it: ``mocap run`` records its own)."""
     if method not in METHODS:
         raise SettingsError(f"unknown sync method {method!r}; choose one of {', '.join(METHODS)}")
     if not 0 <= min_confidence <= 1:
         raise SettingsError(f"min_confidence must be within 0..1, got {min_confidence}")
     asked = "manual" if offsets else method
-    session = _Session(Path(session_dir), Path(pose2d) if pose2d is not None else None)
+    session = _Session(Path(session_dir), Path(pose2d) if pose2d is not None else None, cameras, keypoints)
     names = session.names
     reference = reference or names[0]
     if reference not in names:
@@ -166,10 +190,7 @@ def sync_session(session_dir: str | os.PathLike, method: str = "auto", *, refere
                              session.folder)
     warnings = extra + _warnings(cameras, span, min_confidence, session.n_frames(shortest))
     result = SyncResult(method=method, requested=asked, reference=reference, fps=float(fps), first_frame=span[0],
-                        stop_frame=span[1], cameras=tuple(cameras), note=note, warnings=tuple(warnings))
-    out = Path(output) if output is not None else session.folder / SYNC_FILE
-    make_output_folder(out.parent)
-    save_sync(result, out)
+                        stop_frame=span[1], cameras=tuple(cameras), note=note, warnings=tuple(warnings), origin=origin)
     return result
 
 
@@ -184,21 +205,34 @@ def _manual(offsets: dict[str, float], names: list[str], ref: int) -> list[float
     return [v - values[ref] for v in values]
 
 
+def first_available(session_dir: str | os.PathLike, order=AUTO_ORDER, *, cameras=None,
+                    keypoints=None) -> tuple[str | None, str]:
+    """The first method of ``order`` the session allows, and a note saying why the ones before it
+    could not be used; ``(None, note)`` when none can (what ``auto`` picks from)."""
+    return _first(_Session(Path(session_dir), None, cameras, keypoints), order)
+
+
+def _first(session: _Session, order) -> tuple[str | None, str]:
+    passed = []
+    for candidate in order:
+        reason = session.why_not(candidate)
+        if reason is None:
+            return candidate, f"auto: used {candidate}" + (f" ({', '.join(passed)})" if passed else "")
+        passed.append(f"not {candidate}: {reason}")
+    return None, "; ".join(passed)
+
+
 def _choose(session: _Session, method: str) -> tuple[str, str]:
     if method != "auto":
         reason = session.why_not(method)
         if reason is not None:
             raise InputFileError(f"{method} sync is not possible: {reason}", session.folder)
         return method, f"{method} sync, as asked"
-    passed = []
-    for candidate in AUTO_ORDER:
-        reason = session.why_not(candidate)
-        if reason is None:
-            what = ", ".join(passed)
-            return candidate, f"auto: used {candidate}" + (f" ({what})" if passed else "")
-        passed.append(f"not {candidate}: {reason}")
-    raise InputFileError("nothing to synchronize with: " + "; ".join(passed) + "; or give the offsets "
-                         "(--offset CAM=FRAMES)", session.folder)
+    found, note = _first(session, AUTO_ORDER)
+    if found is None:
+        raise InputFileError(f"nothing to synchronize with: {note}; or give the offsets (--offset CAM=FRAMES)",
+                             session.folder)
+    return found, note
 
 
 def _measure(session: _Session, method: str, ref: int, fps: float, max_offset: float | None,
@@ -238,17 +272,6 @@ def _measure(session: _Session, method: str, ref: int, fps: float, max_offset: f
         values, confidence = motion_offsets(sub, reference=ref,
                                             max_lag=None if max_offset is None else int(max_offset * fps))
     return [{"offset": float(v), "confidence": float(c)} for v, c in zip(values, confidence)]
-
-
-def _count_frames(path: Path) -> int:
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.grab():
-        n += 1
-    cap.release()
-    return n
 
 
 def _cameras(kp, order: list[int]):

@@ -10,11 +10,17 @@ ring of cameras; camera c starts ``starts[c]`` master frames late, so its frame 
 * ``videos/<cam>_timestamps.csv``: the master time of each frame on one clock, with grab jitter,
   an optional clock drift per camera, and optional dropped frames (missing from the video too);
 * ``output/pose2d.npz``: the 2D keypoints each camera saw (0.5 px noise, 5 % dropouts), in its
-  own frame numbers, as pose2d gives for unsynchronized videos.
+  own frame numbers, as pose2d gives for unsynchronized videos;
+* ``calibration/calibration.toml``: the cameras.
+
+:func:`write_blob_session` films a moving bright point instead, for sessions that ``mocap run``
+takes through the real 2D path quickly: a blob-finding pose model and a whole-picture person
+detector (:mod:`mocap.pose2d.testmodels`) find it, so every keypoint lands on the point's projection.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +94,6 @@ def write_synthetic_sync(folder: str | os.PathLike, starts=(0, 7, 13), *, n_fram
     names = tuple(group.names)
     xy = np.full((n_cams, n_frames) + seen.xy.shape[2:], np.nan)
     score = np.zeros(xy.shape[:-1])
-    clock0 = 10 ** 12
     for c, name in enumerate(names):
         kept = [f for f in range(n_frames) if f not in drops[c]]
         master_frames = starts[c] + np.array(kept)
@@ -120,12 +125,95 @@ def write_synthetic_sync(folder: str | os.PathLike, starts=(0, 7, 13), *, n_fram
                         out.mux(packet)
                 for packet in track.encode():
                     out.mux(packet)
-        stamps = TimestampsWriter(folder / "videos" / f"{name}_timestamps.csv")
-        period = 1e9 / fps / (1 + drift[c] * 1e-6)
-        first = clock0 + starts[c] * 1e9 / fps
-        for i, f in enumerate(kept):
-            stamps.write(i, int(first + f * period + rng.normal(0, 1e6)))
-        stamps.close()
+        _write_timestamps(folder / "videos" / f"{name}_timestamps.csv", starts[c], kept, fps, drift[c], rng)
     kp = Keypoints2D(xy=xy, score=score, camera_names=names, image_sizes=seen.image_sizes, fps=fps)
     kp.save(folder / "output" / "pose2d.npz")
+    _write_calibration(group, folder)
     return SyntheticSync(folder, names, (starts[0] - starts).astype(float), fps, n_frames)
+
+
+def _write_timestamps(path: Path, start: int, kept, fps: float, drift_ppm: float, rng) -> None:
+    """One camera's timestamps: master time of its frames ``kept`` (it starts ``start`` frames late),
+    with 1 ms grab jitter and its clock's drift."""
+    stamps = TimestampsWriter(path)
+    period = 1e9 / fps / (1 + drift_ppm * 1e-6)
+    first = 10 ** 12 + start * 1e9 / fps
+    for i, f in enumerate(kept):
+        stamps.write(i, int(first + f * period + rng.normal(0, 1e6)))
+    stamps.close()
+
+
+def _write_calibration(group, folder: Path) -> None:
+    import calibration
+
+    (folder / "calibration").mkdir(parents=True, exist_ok=True)
+    calibration.save_calibration(group, folder / "calibration" / "calibration.toml")
+
+
+@dataclass(frozen=True)
+class BlobSession:
+    folder: Path
+    names: tuple[str, ...]
+    starts: np.ndarray  # (C,) camera c's frame f is master frame starts[c] + f
+    fps: float
+    n_frames: int  # per camera
+    point: np.ndarray  # (master frames, 3) the point's path in metres
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return (self.starts[0] - self.starts).astype(float)
+
+
+def blob_path(n_frames: int, fps: float, seed: int = 0) -> np.ndarray:
+    """(T, 3) a point moving smoothly, never repeating itself over a short clip, about 1 m up."""
+    t = np.arange(n_frames) / fps
+    ph = np.random.default_rng(seed).uniform(0, 2 * np.pi, 3)
+    return np.stack([0.35 * np.sin(1.3 * t + ph[0]), 0.3 * np.sin(2.1 * t + ph[1]) + 0.1 * t,
+                     0.9 + 0.25 * np.sin(3.1 * t + ph[2])], axis=-1)
+
+
+def write_blob_session(folder: str | os.PathLike, starts=(0, 7, 13), *, n_frames: int = 40, fps: float = 30.0,
+                       size=(192, 144), sigma: float = 3.0, timestamps: bool = True, seed: int = 0,
+                       models: Path | None = None) -> BlobSession:
+    """Write a session of a moving point filmed by a ring of cameras starting ``starts`` master
+    frames late (MJPG videos, ``calibration/calibration.toml``, timestamps unless ``timestamps`` is
+    false) and a ``session.toml`` whose 2D stage finds the point: the rtmw backend with the test
+    models, written to ``models`` (default ``folder/models``) unless already there."""
+    from mocap.pose2d.testmodels import blob_simcc_model, box_detector_model, draw_blob
+    from mocap.synthetic import camera_ring
+
+    folder = Path(folder)
+    for sub in ("videos", "output"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    starts = np.asarray(starts, dtype=int)
+    point = blob_path(n_frames + int(starts.max()), fps, seed)
+    group = camera_ring(len(starts), size=size, radius=3.0, distortion=False, seed=seed)
+    uv = group.project(point[:, None, None])[:, :, 0, 0]  # (C, master, 2)
+    for c, name in enumerate(group.names):
+        writer = cv2.VideoWriter(str(folder / "videos" / f"{name}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+        for f in range(n_frames):
+            image = np.zeros((size[1], size[0], 3), np.uint8)
+            draw_blob(image, *uv[c, starts[c] + f], sigma)
+            writer.write(image)
+        writer.release()
+        if timestamps:
+            _write_timestamps(folder / "videos" / f"{name}_timestamps.csv", starts[c], range(n_frames), fps, 0.0, rng)
+    _write_calibration(group, folder)
+    models = Path(models) if models is not None else folder / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    model, detector = models / "blob_pose.onnx", models / f"box_detector_{size[0]}x{size[1]}"
+    if not model.is_file():
+        blob_simcc_model(model, input_size=(192, 256))
+    if not (detector / "end2end.onnx").is_file():
+        # an mmdeploy-style folder: its pipeline.json gives the (small) input size
+        side = 160
+        detector.mkdir(exist_ok=True)
+        (detector / "pipeline.json").write_text(json.dumps({"pipeline": {"tasks": [
+            {"module": "Transform", "transforms": [{"type": "Resize", "size": [side, side]}]}]}}))
+        ratio = side / max(size)
+        box_detector_model(detector / "end2end.onnx", (0.0, 0.0, size[0] * ratio, size[1] * ratio), (side, side))
+    (folder / "session.toml").write_text(
+        f'[pose2d]\nbackend = "rtmw"\nmodel = "{model.resolve()}"\ndetector = "{detector.resolve()}"\n'
+        'device = "cpu"\n\n[report]\nenabled = false\n')
+    return BlobSession(folder, tuple(group.names), starts, fps, n_frames, point)
