@@ -16,14 +16,13 @@ live beside their packages are loaded on first use, so ``import mocap.api`` stay
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import calibration
-from mocap.data import Keypoints2D, Keypoints3D, Motion
+from mocap.data import Keypoints2D, Keypoints3D, Motion, load_tagged, npz_kind, read_npz
 from mocap.errors import CalibrationFileError, InputFileError, SettingsError
 from mocap.fileio import make_output_folder
 from mocap.io import read_openpose_json
@@ -225,18 +224,7 @@ def triangulate_openpose(calibration_path, json_folders, output_dir, *, fps: flo
 
 def load_result(path: str | os.PathLike) -> Keypoints3D | Motion:
     """A pose3d.npz (Keypoints3D) or motion.npz (Motion), told apart by the file's own tag."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError("file not found", path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            kind = str(npz["kind"]) if "kind" in npz.files else ""
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputFileError(f"not a readable .npz file, truncated or damaged ({exc})", path) from exc
-    for cls in (Keypoints3D, Motion):
-        if kind == cls._kind:
-            return cls.load(path)
-    raise InputFileError(f"holds {kind or 'unknown data'!r}; expected 3D keypoints or a motion", path)
+    return load_tagged(path, (Keypoints3D, Motion), "3D keypoints or a motion")
 
 
 def one_person(kp: Keypoints3D, person: int) -> Keypoints3D:
@@ -328,13 +316,8 @@ def retarget(input_path, output_path, *, person: int = 0, rig: str = "default", 
     from mocap.retarget.pieces import keypoints_header, retarget_file
 
     get_preset(rig)
-    try:
-        with np.load(input_path, allow_pickle=False) as npz:
-            keypoints = "kind" in npz.files and str(npz["kind"]) == "Keypoints3D"
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
-        keypoints = False
-    if not keypoints:
-        load_result(input_path)  # says what the file is, or what is wrong with it
+    if npz_kind(input_path) != "Keypoints3D":
+        load_result(input_path)  # says what the file is
         raise InputFileError("holds a motion already; retarget takes 3D keypoints (pose3d.npz)", input_path)
     header = keypoints_header(input_path)
     if not 0 <= person < header.n_persons:
@@ -349,11 +332,10 @@ def retarget(input_path, output_path, *, person: int = 0, rig: str = "default", 
         return smplx_fit
     contacts = None
     if contacts_path is not None:
-        try:
-            with np.load(contacts_path, allow_pickle=False) as npz:
-                contacts = np.asarray(npz["contacts"], dtype=bool)
-        except (OSError, ValueError, KeyError) as exc:
-            raise InputFileError(f"not a foot_contacts.npz with a 'contacts' array ({exc})", contacts_path) from exc
+        data = read_npz(contacts_path)
+        if "contacts" not in data:
+            raise InputFileError("not a foot_contacts.npz: it has no 'contacts' array", contacts_path)
+        contacts = np.asarray(data["contacts"], dtype=bool)
         if contacts.ndim != 3 or contacts.shape[0] != header.n_frames or contacts.shape[2] != 2 \
                 or not 0 <= person < contacts.shape[1]:
             raise InputFileError(f"contacts have shape {contacts.shape}; expected ({header.n_frames}, persons, 2) "

@@ -58,33 +58,79 @@ def _check(name: str, array: np.ndarray, shape: tuple) -> None:
         raise ValueError(f"{name} has shape {array.shape}, expected {want}")
 
 
+def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` (never unpickled); InputFileError naming the file when it is
+    missing, truncated or damaged."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError("file not found", path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputFileError(f"not a readable .npz file, truncated or damaged ({exc})", path) from exc
+
+
+def npz_kind(path: str | os.PathLike) -> str:
+    """The ``kind`` tag of a saved contract ("" when it has none), read without the other arrays;
+    InputFileError as :func:`read_npz`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError("file not found", path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return str(npz["kind"]) if "kind" in npz.files else ""
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputFileError(f"not a readable .npz file, truncated or damaged ({exc})", path) from exc
+
+
+def write_npz(path: str | os.PathLike, arrays: dict) -> Path:
+    """Write ``arrays`` compressed, atomically (a reader never sees a half-written file)."""
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
+    return Path(path)
+
+
+def load_tagged(path: str | os.PathLike, classes: tuple, expected: str):
+    """The contract a file holds, told apart by its ``kind`` tag among ``classes``;
+    InputFileError saying what it holds and ``expected`` otherwise."""
+    data = read_npz(path)
+    kind = str(data.get("kind", ""))
+    for cls in classes:
+        if kind == cls._kind:
+            return cls.from_arrays(data, path)
+    raise InputFileError(f"holds {kind or 'unknown data'!r}; expected {expected}", path)
+
+
 class _NpzContract:
     """Save/load for the frozen dataclasses below: one array per field, plus a ``kind`` tag."""
 
     _kind: str = ""
 
-    def save(self, path: str | os.PathLike) -> Path:
-        arrays = {"kind": np.array(self._kind)}
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """One array per field (tuples of names as string arrays), without the ``kind`` tag."""
+        arrays = {}
         for f in fields(self):
             value = getattr(self, f.name)
             arrays[f.name] = np.array(value, dtype=str) if isinstance(value, tuple) else np.asarray(value)
-        with atomic_path(path, suffix=".npz") as tmp:
-            np.savez_compressed(tmp, **arrays)
-        return Path(path)
+        return arrays
+
+    def save(self, path: str | os.PathLike) -> Path:
+        return write_npz(path, {"kind": np.array(self._kind), **self.to_arrays()})
 
     @classmethod
     def load(cls, path: str | os.PathLike):
-        path = Path(path)
-        if not path.is_file():
-            raise InputFileError("file not found", path)
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                data = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise InputFileError(f"not a readable .npz file ({exc})", path) from exc
-        kind = str(data.pop("kind", ""))
+        data = read_npz(path)
+        kind = str(data.get("kind", ""))
         if kind != cls._kind:
             raise InputFileError(f"holds {kind or 'unknown data'!r}, expected {cls._kind!r}", path)
+        return cls.from_arrays(data, path)
+
+    @classmethod
+    def from_arrays(cls, data: dict, path: str | os.PathLike):
+        """The contract from a file's arrays (others than its fields are ignored); ``path`` names
+        the file in errors."""
+        path = Path(path)
         # Fields with a default were added later: older files lack them and get the default.
         required = [f for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
         missing = [f.name for f in required if f.name not in data]
@@ -340,6 +386,4 @@ class SMPLXFit(_NpzContract):
         arrays = {"kind": np.array(self._kind), "poses": self.poses(), "trans": self.transl,
                   "mocap_frame_rate": np.array(self.fps), "surface_model_type": np.array("smplx")}
         arrays.update({f.name: np.asarray(getattr(self, f.name)) for f in fields(self)})
-        with atomic_path(path, suffix=".npz") as tmp:
-            np.savez_compressed(tmp, **arrays)
-        return Path(path)
+        return write_npz(path, arrays)

@@ -5,7 +5,7 @@ crops), against the OpenPose BODY_25B keypoints that come with the demo.
 The subject is OpenPose's detection with the most confident body points in each frame; ours is
 the slot closest to it. Measured (mediapipe 0.10.21; printed by the tests):
 
-* body within 30 px (median over body and feet) of OpenPose's: cam01 99 %, cam02 97 % (68 %
+* body within 30 px (median over body and feet) of OpenPose's: cam01 99 %, cam02 97 % (67 %
   before the left/right repair: MediaPipe mirrors the whole body in frames 41-74), cam03 100 %,
   cam04 100 %;
 * hands where OpenPose sees that wrist (confidence > 0.5), left / right: cam01 74 / 77 %, cam02

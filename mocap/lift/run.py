@@ -16,14 +16,12 @@ any other calibration file there); without one the output stays root-relative in
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from lifting import FillResult, Placement
-from mocap.data import Keypoints3D
+from mocap.data import Keypoints3D, npz_kind
 from mocap.errors import CalibrationFileError, InputFileError, SettingsError
 from mocap.fileio import make_output_folder
 from mocap.lift.fill import fill_with_lifting
@@ -93,14 +91,7 @@ def _views_from(input_path: Path, output_dir: Path, camera: str | None, backend:
         views = estimate_lifted([video], make_lifting_backend(backend, model, detector, device), start=start,
                                 stop=stop, stride=stride, progress=progress)
         return views, views.save(lifted_path(output_dir)), input_path
-    if not input_path.is_file():
-        raise InputFileError("file not found", input_path)
-    try:
-        with np.load(input_path, allow_pickle=False) as npz:
-            kind = str(npz["kind"]) if "kind" in npz.files else ""
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise InputFileError(f"not a lifted.npz or pose2d.npz ({exc})", input_path) from exc
-    if kind == "Keypoints2D":
+    if npz_kind(input_path) == "Keypoints2D":
         beside = lifted_path(input_path.parent)
         if not beside.is_file():
             raise InputFileError("holds 2D keypoints only, and no lifted.npz is beside it: lifting needs a "

@@ -16,17 +16,15 @@ forward), in one of two kinds:
 from __future__ import annotations
 
 import os
-import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from lifting.body import TYPICAL_HEIGHT
 from lifting.rtmw3d import skeleton_from_depth
-from mocap.data import Keypoints2D
+from mocap.data import Keypoints2D, read_npz, write_npz
 from mocap.errors import InputFileError, SettingsError
-from mocap.fileio import atomic_path
 
 REL_KINDS = ("skeleton", "depth")
 LIFTING_BACKENDS = ("rtmw3d", "mediapipe")
@@ -63,37 +61,20 @@ class LiftedViews:
         return names.index(name)
 
     def save(self, path) -> Path:
-        kp = self.keypoints
-        arrays = {"kind": np.array(_KIND), "rel": self.rel, "rel_kind": np.array(self.rel_kind),
-                  "backend": np.array(self.backend)}
-        for f in fields(kp):
-            value = getattr(kp, f.name)
-            arrays[f.name] = np.array(value, dtype=str) if isinstance(value, tuple) else np.asarray(value)
-        with atomic_path(path, suffix=".npz") as tmp:
-            np.savez_compressed(tmp, **arrays)
-        return Path(path)
+        return write_npz(path, {"kind": np.array(_KIND), "rel": self.rel, "rel_kind": np.array(self.rel_kind),
+                                "backend": np.array(self.backend), **self.keypoints.to_arrays()})
 
     @classmethod
     def load(cls, path) -> "LiftedViews":
-        path = Path(path)
-        if not path.is_file():
-            raise InputFileError("file not found", path)
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                data = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise InputFileError(f"not a readable .npz file ({exc})", path) from exc
+        data = read_npz(path)
         kind = str(data.get("kind", ""))
         if kind != _KIND:
             hint = " (2D keypoints only: lifting needs a lifting backend's output, lifted.npz)" \
                 if kind == "Keypoints2D" else ""
             raise InputFileError(f"holds {kind or 'unknown data'!r}, expected {_KIND!r}{hint}", path)
+        keypoints = Keypoints2D.from_arrays(data, path)
         try:
-            kp = Keypoints2D(xy=data["xy"], score=data["score"],
-                             camera_names=tuple(str(c) for c in data["camera_names"]), image_sizes=data["image_sizes"],
-                             layout=str(data["layout"]), fps=float(data["fps"]), frame_index=data.get("frame_index"),
-                             swapped=data.get("swapped"))
-            return cls(kp, data["rel"], str(data["rel_kind"]), str(data.get("backend", "")))
+            return cls(keypoints, data["rel"], str(data["rel_kind"]), str(data.get("backend", "")))
         except (KeyError, ValueError) as exc:
             raise InputFileError(f"inconsistent or missing arrays ({exc})", path) from exc
 

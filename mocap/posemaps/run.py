@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +16,9 @@ ORBIT_SIZE = (768, 1024)
 
 def load_any(path: str | os.PathLike):
     """A pose2d.npz, pose3d.npz or motion.npz, told apart by the file's own tag."""
-    from mocap.data import Keypoints2D, Keypoints3D, Motion
+    from mocap.data import Keypoints2D, Keypoints3D, Motion, load_tagged
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError("file not found", path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            kind = str(npz["kind"]) if "kind" in npz.files else ""
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise InputFileError(f"not a readable .npz file ({exc})", path) from exc
-    for cls in (Keypoints2D, Keypoints3D, Motion):
-        if kind == cls._kind:
-            return cls.load(path)
-    raise InputFileError(f"holds {kind or 'unknown data'!r}; expected pose2d.npz, pose3d.npz or motion.npz", path)
+    return load_tagged(path, (Keypoints2D, Keypoints3D, Motion), "pose2d.npz, pose3d.npz or motion.npz")
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:

@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from mocap.cameras import Camera, Clock, Frame, VideoFile, default_name, open_all
 from mocap.errors import OutputError, SettingsError
-from mocap.fileio import atomic_write, publish
+from mocap.fileio import atomic_write, make_output_folder, publish
 from mocap.record.timestamps import TimestampsWriter, count_dropped, frame_slots, timestamps_path
 
 CODECS = {"mp4v": ".mp4", "mjpg": ".avi"}
@@ -261,13 +261,7 @@ def record(session_dir: str | os.PathLike, cameras, *, names=None, duration: flo
     cameras = [str(c) for c in cameras]
     names = _check_settings(cameras, names, duration, fps, size, codec, timeout)
     folder = Path(session_dir)
-    videos = folder / "videos"
-    try:
-        videos.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the videos folder ({exc.strerror})", videos) from exc
-    if not os.access(videos, os.W_OK | os.X_OK):
-        raise OutputError("the videos folder is not writable", videos)
+    videos = make_output_folder(folder / "videos")
     targets = [(videos / f"{n}{CODECS[codec]}", timestamps_path(videos, n)) for n in names]
     if not overwrite:
         for video, stamps in targets:
