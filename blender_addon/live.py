@@ -25,7 +25,6 @@ age and latency of the last frame, and the problem counters.
 
 from __future__ import annotations
 
-import time
 
 import bpy
 import numpy as np
@@ -49,7 +48,6 @@ class LiveSession:
         self.posers: dict[int, rig.Poser] = {}
         self.recorded: dict[int, list] = {}
         self.counts = {"frames_applied": 0, "frames_superseded": 0, "missing_bones": 0}
-        self.tick_seconds: list[float] = []  # duration of the last ticks that did work
         self.fps_set = False
 
     @property
@@ -85,7 +83,6 @@ class LiveSession:
         return poser
 
     def tick(self) -> None:
-        start = time.perf_counter()
         result = self.receiver.poll(self.budget)
         if not result.frames:
             return
@@ -104,7 +101,6 @@ class LiveSession:
         if self.record:
             for frame in result.frames:
                 self.recorded.setdefault(frame.pose.subject, []).append(frame)
-        self.tick_seconds = (self.tick_seconds + [time.perf_counter() - start])[-240:]
 
     def _show_points(self, subject: int, frame) -> None:
         kp = frame.pose.keypoints

@@ -64,7 +64,6 @@ class Frame:
 class PollResult:
     frames: list = field(default_factory=list)  # every valid Frame this call, in arrival order
     newest: dict = field(default_factory=dict)  # subject -> newest Frame
-    skeletons: list = field(default_factory=list)  # Skeleton messages received this call
     seconds: float = 0.0  # time the call took
     budget_spent: bool = False  # stopped reading because the budget ran out
 
@@ -188,7 +187,6 @@ class Receiver:
                 self.skeletons[body.id] = body
                 while len(self.skeletons) > 64:
                     self.skeletons.pop(next(iter(self.skeletons)))
-                result.skeletons.append(body)
                 continue
             skeleton = self.skeletons.get(body.skeleton_id)
             if (skeleton is None or skeleton.subject != body.subject or len(skeleton.joint_names) != len(body.rotations)

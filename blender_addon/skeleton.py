@@ -77,20 +77,3 @@ def root_location(rest_matrix, rest_head, translation) -> np.ndarray:
     """Pose-bone location (..., 3) of a root bone moved to ``translation`` (..., 3):
     ``B^T (p - head)`` with the bone's rest axes ``B`` (3, 3) (row vectors: ``(p - head) @ B``)."""
     return (np.asarray(translation, dtype=float) - np.asarray(rest_head, dtype=float)) @ np.asarray(rest_matrix)
-
-
-def forward_kinematics(parents, offsets, root_translation, rotations) -> np.ndarray:
-    """World joint positions (T, J, 3), as mocap computes them (for checks and the point display)."""
-    rotations = np.asarray(rotations, dtype=float)
-    T, J = rotations.shape[:2]
-    pos = np.zeros((T, J, 3))
-    world = np.zeros((T, J, 4))
-    R = quat.to_matrix
-    for j, p in enumerate(parents):
-        if p < 0:
-            world[:, j] = rotations[:, j]
-            pos[:, j] = root_translation
-        else:
-            world[:, j] = quat.multiply(world[:, p], rotations[:, j])
-            pos[:, j] = pos[:, p] + np.einsum("tij,j->ti", R(world[:, p]), offsets[j])
-    return pos

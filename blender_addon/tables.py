@@ -44,10 +44,6 @@ def _tables() -> dict:
         return {}
 
 
-def have_tables() -> bool:
-    return bool(_tables())
-
-
 def keypoint_names(layout: str, n: int) -> tuple[str, ...]:
     """Names of the ``n`` keypoints of ``layout`` (``kp_000``... when the layout is unknown)."""
     names = _tables().get("layouts", {}).get(layout, {}).get("names")

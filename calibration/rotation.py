@@ -33,3 +33,16 @@ def as_rvec(rotation) -> np.ndarray:
     if rotation.size == 3 and rotation.ndim <= 2:
         return rotation.reshape(3).copy()
     raise ValueError(f"a rotation must be a (3,) rotation vector or a (3, 3) matrix, got shape {rotation.shape}")
+
+
+def look_at(position, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """World-to-camera rotation (OpenCV axes: x right, y down, z forward) for a camera at
+    ``position`` looking at ``target`` with the world's ``up`` pointing up in the image (a camera
+    looking straight along ``up`` gets some horizontal x)."""
+    z = np.asarray(target, float) - np.asarray(position, float)
+    z /= np.linalg.norm(z)
+    x = np.cross(z, np.asarray(up, float))
+    if np.linalg.norm(x) < 1e-9:
+        x = np.cross(z, [0.0, 1.0, 0.0])
+    x /= np.linalg.norm(x)
+    return np.stack([x, np.cross(z, x), z])

@@ -13,7 +13,7 @@ from exporters.c3d import write_c3d  # noqa: F401
 from exporters.fbx import write_blend, write_fbx  # noqa: F401
 from exporters.gltf import write_gltf  # noqa: F401
 from exporters.table import csv_columns, write_csv, write_npz  # noqa: F401
-from exporters.trc import TrcWriter, read_trc, write_trc  # noqa: F401
+from exporters.trc import TrcWriter, read_trc, write_trc, write_trcs  # noqa: F401
 
-__all__ = ["write_bvh", "read_bvh", "write_trc", "read_trc", "TrcWriter", "write_csv", "write_npz", "csv_columns", "write_c3d",
+__all__ = ["write_bvh", "read_bvh", "write_trc", "write_trcs", "read_trc", "TrcWriter", "write_csv", "write_npz", "csv_columns", "write_c3d",
            "write_fbx", "write_blend", "write_gltf"]

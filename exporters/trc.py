@@ -34,7 +34,7 @@ import numpy as np
 from mocap.data import WHOLEBODY, Keypoints3D
 from mocap.errors import InputFileError
 from exporters.markers import UNITS, person_markers
-from mocap.fileio import atomic_write, read_text
+from mocap.fileio import atomic_write, person_suffix, read_text
 from mocap.skeleton.wholebody import INDEX, NAMES, N_KEYPOINTS
 
 AXES_NOTE = "(Y up: world x, z, -y)"
@@ -116,6 +116,11 @@ def write_trc(kp: Keypoints3D, path: str | os.PathLike, person: int = 0, units: 
                        step=frame_step(kp.frame_index))
     writer.write(xyz, kp.frame_index)
     return writer.close()
+
+
+def write_trcs(kp: Keypoints3D, folder: str | os.PathLike, stem: str = "pose3d") -> list[Path]:
+    """One TRC per person of ``kp``: ``<stem>.trc``, ``<stem>_p1.trc``, ... in ``folder``."""
+    return [write_trc(kp, Path(folder) / f"{stem}{person_suffix(p)}.trc", person=p) for p in range(kp.n_persons)]
 
 
 def read_trc(path: str | os.PathLike) -> Keypoints3D:

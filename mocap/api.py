@@ -26,7 +26,6 @@ from mocap.data import Keypoints2D, Keypoints3D, Motion, load_tagged, npz_kind, 
 from mocap.errors import CalibrationFileError, InputFileError, SettingsError
 from mocap.fileio import make_output_folder
 from mocap.io import read_openpose_json
-from mocap.triangulate import triangulate
 
 EXPORT_FORMATS = ("bvh", "fbx", "gltf", "glb", "trc", "c3d", "csv", "npz")
 
@@ -119,10 +118,9 @@ def triangulate_pose2d(pose2d_path, calibration_path, output_dir, *, persons: in
     kp3d = Keypoints3D.load(files.pose3d_npz)
     trc_paths = []
     if trc:
-        from exporters import write_trc
+        from exporters import write_trcs
 
-        trc_paths = [write_trc(kp3d, output_dir / ("pose3d.trc" if p == 0 else f"pose3d_p{p}.trc"), person=p)
-                     for p in range(kp3d.n_persons)]
+        trc_paths = write_trcs(kp3d, output_dir)
     return TriangulationResult(kp3d, files.pose3d_npz, trc_paths[0] if trc_paths else None, tuple(trc_paths[1:]),
                                files.camera_errors, files.outliers, pose2d_path, n_filled)
 

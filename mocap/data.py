@@ -178,6 +178,8 @@ class Keypoints2D(_NpzContract):
     swapped: np.ndarray | None = None
 
     _kind = "Keypoints2D"
+    # The fields with a time axis, and which axis it is (for reading and writing long files by time).
+    TIME_AXES = {"xy": 1, "score": 1, "swapped": 1, "frame_index": 0}
 
     def __post_init__(self):
         object.__setattr__(self, "xy", _as_float(self.xy))
@@ -255,6 +257,8 @@ class Keypoints3D(_NpzContract):
     view_swaps: np.ndarray | None = None
 
     _kind = "Keypoints3D"
+    TIME_AXES = {"xyz": 0, "score": 0, "reproj_error": 0, "n_views": 0, "frame_index": 0, "source": 0,
+                 "detections": 1, "view_swaps": 1}
 
     def __post_init__(self):
         object.__setattr__(self, "xyz", _as_float(self.xyz))
@@ -312,6 +316,7 @@ class Motion(_NpzContract):
     frame_index: np.ndarray | None = None
 
     _kind = "Motion"
+    TIME_AXES = {"root_translation": 0, "rotations": 0, "frame_index": 0}
 
     def __post_init__(self):
         object.__setattr__(self, "joint_names", tuple(str(j) for j in self.joint_names))

@@ -16,6 +16,11 @@ from calibration.fileio import publish  # one rule for output permissions, share
 from mocap.errors import InputFileError, OutputError
 
 
+def person_suffix(p: int) -> str:
+    """"" for person 0, "_p1", "_p2", ... for the others (pose3d.trc, pose3d_p1.trc, motion_p1.npz, ...)."""
+    return "" if p == 0 else f"_p{p}"
+
+
 def check_output_path(path: str | os.PathLike) -> Path:
     """Return ``path`` as a Path after checking that its folder exists and is writable."""
     path = Path(path)

@@ -79,10 +79,6 @@ class FrameTable:
         """The steps' spacing (1 for fewer than two steps)."""
         return int(self.steps[1] - self.steps[0]) if len(self.steps) > 1 else 1
 
-    def camera(self, c: int) -> "FrameTable":
-        """Camera ``c``'s row alone."""
-        return FrameTable(self.steps, self.frames[c:c + 1])
-
 
 class VideoReader:
     """A video file read frame by frame (BGR uint8 frames, as OpenCV gives them).

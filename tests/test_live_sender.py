@@ -16,7 +16,7 @@ from blender_addon.receiver import Receiver
 from mocap import rotations as rot
 from mocap.data import Keypoints3D
 from mocap.filters import one_euro
-from mocap.live import LiveFrame, LiveSkeleton, StreamSender, VMCSender, parse_address
+from mocap.live import LiveFrame, LiveSkeleton, StreamSender, parse_address
 from mocap.live.cameras import FrameSets, open_source
 from mocap.live.retarget import LiveRetargeter
 from mocap.live.smoothing import OneEuroStream

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import calibration
-from mocap.data import Keypoints2D, Keypoints3D
+from mocap.data import Keypoints3D
 from mocap.synthetic import synthetic_session
 from sessions import assert_user_error, mocap
 

@@ -33,7 +33,6 @@ class Step:
     jobs: tuple = ()
     error: str | None = None
     seconds: float = 0.0
-    lines: tuple[str, ...] = ()
     failed: str | None = None  # the stage that failed
 
 
@@ -53,19 +52,18 @@ def advance(folder: str, threads: int = 1) -> Step:
 
     _threads(threads)
     start = time.perf_counter()
-    lines: list[str] = []
     record: list = []
     error = None
     jobs: tuple = ()
     try:
-        jobs = run_session(folder, progress=False, log=lines.append, defer_jobs=True, record=record).jobs
+        jobs = run_session(folder, progress=False, log=None, defer_jobs=True, record=record).jobs
     except (MocapError, calibration.CalibrationError) as exc:
         error = str(exc)
     except Exception as exc:  # a defect, not the user's: still one session's, and reported as such
         error = f"{type(exc).__name__}: {exc}"
     ran = tuple(r.name for r in record if r.status == "ran")
     failed = next((r.name for r in record if r.status == "failed"), None)
-    return Step(ran, jobs, error, time.perf_counter() - start, tuple(lines), failed)
+    return Step(ran, jobs, error, time.perf_counter() - start, failed)
 
 
 def do_job(job, threads: int = 1) -> float:
@@ -83,7 +81,6 @@ class SessionOutcome:
     seconds: float = 0.0  # the time its tasks took (stages and per-camera jobs)
     error: str | None = None
     jobs: int = 0  # per-camera 2D jobs done for it
-    lines: list[str] = field(default_factory=list)  # the runner's lines
     advances: int = 0
     failed_stage: str | None = None
 
@@ -166,7 +163,6 @@ def batch(folders, *, workers: int | None = None, ray: str | None = None, progre
                         step = _result(future, "the worker")
                         o.ran += [n for n in step.ran if n not in o.ran]
                         o.seconds += step.seconds
-                        o.lines += step.lines
                         o.error, o.failed_stage = step.error, step.failed
                         if step.jobs and o.advances >= MAX_ADVANCES:
                             o.error = f"its {len(step.jobs)} per-camera jobs were done but are asked for again"

@@ -21,12 +21,9 @@ from mocap.data import Keypoints3D
 from mocap.errors import OutputError
 from mocap.filters import FilterSettings, filter_keypoints, foot_contacts
 from mocap.filters.contacts import FEET, floor_from_lows, foot_lows
-from mocap.fileio import atomic_path
+from mocap.fileio import atomic_path, person_suffix
 
 PIECE = 1800  # frames per piece of a long clip (30 s at 60 fps)
-# The fields of Keypoints3D with a time axis, and which axis it is.
-TIME_AXES = {"xyz": 0, "score": 0, "reproj_error": 0, "n_views": 0, "frame_index": 0, "source": 0, "detections": 1,
-             "view_swaps": 1}
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,7 @@ def context_frames(fps: float, groups) -> int:
 
 
 def _trc_name(p: int) -> str:
-    return "pose3d_filtered.trc" if p == 0 else f"pose3d_filtered_p{p}.trc"
+    return f"pose3d_filtered{person_suffix(p)}.trc"
 
 
 def filter_pose3d(input_path: str | os.PathLike, output_dir: str | os.PathLike | None = None, *,
@@ -73,7 +70,7 @@ def filter_pose3d(input_path: str | os.PathLike, output_dir: str | os.PathLike |
     except OSError as exc:
         raise OutputError(f"cannot create the output folder ({exc.strerror})", out_dir) from exc
     groups = (settings, face, hands)
-    with TimeReader(input_path, TIME_AXES) as reader:
+    with TimeReader(input_path, Keypoints3D.TIME_AXES) as reader:
         reader.check_kind(Keypoints3D)
         n_frames, world = reader.n_frames, str(reader.static.get("world_frame", "z_up"))
         fps = float(reader.static.get("fps", 30.0))
@@ -96,14 +93,13 @@ def _save_contacts(out_dir: Path, contacts, fps, frame_index, floor, floor_known
 
 
 def _filter_whole(input_path, out_dir: Path, groups, height, speed):
-    from exporters import write_trc
+    from exporters import write_trcs
 
     kp = Keypoints3D.load(input_path)
     filtered = filter_keypoints(kp, groups[0], face=groups[1], hands=groups[2])
     found = foot_contacts(filtered, height=height, speed=speed)
     filtered.save(out_dir / "pose3d_filtered.npz")
-    for p in range(filtered.n_persons):
-        write_trc(filtered, out_dir / _trc_name(p), person=p)
+    write_trcs(filtered, out_dir, "pose3d_filtered")
     _save_contacts(out_dir, found.contacts, filtered.fps, filtered.frame_index, found.floor, found.floor_known)
     return found.contacts, found.floor_known
 
@@ -112,21 +108,21 @@ def _cut(kp: Keypoints3D, a: int, b: int) -> Keypoints3D:
     import dataclasses
 
     return dataclasses.replace(kp, **{f: (getattr(kp, f)[a:b] if axis == 0 else getattr(kp, f)[:, a:b])
-                                      for f, axis in TIME_AXES.items()})
+                                      for f, axis in Keypoints3D.TIME_AXES.items()})
 
 
 def _join(parts: list[Keypoints3D]) -> Keypoints3D:
     import dataclasses
 
     return dataclasses.replace(parts[0], **{f: np.concatenate([getattr(k, f) for k in parts], axis=axis)
-                                            for f, axis in TIME_AXES.items()})
+                                            for f, axis in Keypoints3D.TIME_AXES.items()})
 
 
 def _with_context(path, pad: int):
     """Yield (piece with up to ``pad`` frames of the clip on each side, where the piece's own frames start, length)."""
     from mocap.pipeline.chunks import read_by_time
 
-    pieces = read_by_time(path, Keypoints3D, TIME_AXES, PIECE)
+    pieces = read_by_time(path, Keypoints3D, Keypoints3D.TIME_AXES, PIECE)
     previous, current = None, next(pieces, (0, None))[1]
     while current is not None:
         following = next(pieces, (0, None))[1]
@@ -142,7 +138,7 @@ def _filter_pieces(input_path, out_dir: Path, groups, height, speed, pad: int):
     from exporters.trc import frame_step
     from mocap.pipeline.chunks import TimeReader, TimeWriter
 
-    with TimeReader(input_path, TIME_AXES) as reader:
+    with TimeReader(input_path, Keypoints3D.TIME_AXES) as reader:
         n_frames = reader.n_frames
         first = reader.read(0, min(2, n_frames))["frame_index"]
     target = out_dir / "pose3d_filtered.npz"
@@ -154,7 +150,7 @@ def _filter_pieces(input_path, out_dir: Path, groups, height, speed, pad: int):
                             start + length)
             writer.static = {"layout": filtered.layout, "fps": filtered.fps, "world_frame": filtered.world_frame,
                              "camera_names": filtered.camera_names}
-            writer.append({f: getattr(filtered, f) for f in TIME_AXES}, TIME_AXES)
+            writer.append({f: getattr(filtered, f) for f in Keypoints3D.TIME_AXES}, Keypoints3D.TIME_AXES)
             if trc is None:
                 trc = [TrcWriter(out_dir / _trc_name(p), n_frames, filtered.fps, first_frame=int(first[0]),
                                  step=frame_step(first)) for p in range(filtered.n_persons)]

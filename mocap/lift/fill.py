@@ -20,7 +20,7 @@ import numpy as np
 
 from lifting import FillResult, fill_in
 from mocap.data import SOURCE_TRIANGULATED, Keypoints3D
-from mocap.lift.views import LiftedViews, skeletons
+from mocap.lift.views import LiftedViews, calibration_pixels, skeletons
 from mocap.skeleton import FEET, N_KEYPOINTS, SWAP_EXCHANGED, SWAP_GROUP_NAMES, SWAP_TESTED
 
 MATCH_POINTS = np.arange(0, FEET.stop)
@@ -62,6 +62,9 @@ def match_detections(projected: np.ndarray, observed: np.ndarray, *, max_distanc
     observed: (T, M, K, 2) that camera's detections (NaN where not confident).
     Returns ``slot`` (T, P) the detection of each track (-1 none) and ``swaps`` (T, P, G) bool.
     """
+    # Only the body and feet decide the match and the swaps: the other points would only cost memory.
+    n = MATCH_POINTS.size
+    projected, observed, perms, moves = projected[..., :n, :], observed[..., :n, :], PERMS[:, :n], MOVES[:, :n]
     T, P = projected.shape[:2]
     M = observed.shape[1]
     pr = projected[:, :, None]  # (T, P, 1, K, 2)
@@ -70,14 +73,14 @@ def match_detections(projected: np.ndarray, observed: np.ndarray, *, max_distanc
     swaps = np.zeros((T, P, M, len(SWAP_GROUP_NAMES)), bool)
     for g, name in enumerate(SWAP_GROUP_NAMES):
         tested = np.array(SWAP_TESTED[name][0] + SWAP_TESTED[name][1])
-        crossed = np.linalg.norm(pr[..., tested, :] - ob[..., PERMS[g][tested], :], axis=-1)
+        crossed = np.linalg.norm(pr[..., tested, :] - ob[..., perms[g][tested], :], axis=-1)
         with _quiet():
             s, c = np.nanmean(straight[..., tested], -1), np.nanmean(crossed, -1)
         swaps[..., g] = (c < 0.8 * s) & (np.isfinite(crossed).sum(-1) >= 2)
     best = straight.copy()
     for g in range(len(SWAP_GROUP_NAMES)):  # the distances with each detection's chosen labels
-        crossed_all = np.linalg.norm(pr - ob[..., PERMS[g], :], axis=-1)
-        best = np.where(swaps[..., g:g + 1] & MOVES[g], crossed_all, best)
+        crossed_all = np.linalg.norm(pr - ob[..., perms[g], :], axis=-1)
+        best = np.where(swaps[..., g:g + 1] & moves[g], crossed_all, best)
     cost = _median_distance(best[..., MATCH_POINTS])  # (T, P, M)
     with _quiet():
         lo, hi = np.nanmin(projected[..., MATCH_POINTS, :], -2), np.nanmax(projected[..., MATCH_POINTS, :], -2)
@@ -117,8 +120,6 @@ def fill_with_lifting(kp3d: Keypoints3D, views: LiftedViews, group, *, min_score
     ``SOURCE_LIFTED``, ``n_views`` 1, with the filling camera's 2D confidence and its reprojection
     error there (:func:`lifting.fill_in`).
     """
-    from calibration import CameraGroup
-    from mocap.triangulate import to_calibration_pixels
 
     T, P, K = kp3d.xyz.shape[:3]
     C = len(group)
@@ -133,12 +134,11 @@ def fill_with_lifting(kp3d: Keypoints3D, views: LiftedViews, group, *, min_score
         if cam.name not in names or not len(t3):
             continue
         v = names.index(cam.name)
-        kp2d = views.keypoints
-        obs_all = to_calibration_pixels(kp2d.xy[v:v + 1], kp2d.image_sizes[v:v + 1], CameraGroup((cam,)))[0]
+        obs_all = calibration_pixels(views, v, cam)
         obs = obs_all[tl]
-        conf = kp2d.score[v][tl]
+        conf = views.keypoints.score[v][tl]
         confident = np.where((conf >= min_score)[..., None], obs, np.nan)
-        slot, swaps = match_detections(cam.project(tri), confident, max_distance_px=max_distance_px)
+        slot, swaps = match_detections(cam.project(tri[..., MATCH_POINTS, :]), confident, max_distance_px=max_distance_px)
         rel = skeletons(views, v, cam, height, uv=cam.undistort_points(obs_all))[tl]
         lifted[c, t3] = _take(rel, slot, swaps)
         score[c, t3] = np.nan_to_num(_take(conf, slot, swaps))

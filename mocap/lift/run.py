@@ -27,9 +27,7 @@ from mocap.fileio import make_output_folder
 from mocap.lift.fill import fill_with_lifting
 from mocap.lift.single import lift_camera
 from mocap.lift.views import LiftedViews, estimate_lifted, lifted_path, make_lifting_backend
-
-CALIBRATION_NAMES = (".toml", ".qca.txt", ".qca")
-
+from mocap.session.layout import Session
 
 @dataclass(frozen=True, eq=False)
 class LiftRunResult:
@@ -49,12 +47,7 @@ class LiftRunResult:
 
 def session_calibration(folder: Path) -> Path | None:
     """The session's calibration file: ``calibration/calibration.toml``, else the first other one."""
-    cal = Path(folder) / "calibration"
-    if not cal.is_dir():
-        return None
-    files = sorted((p for p in cal.iterdir() if p.is_file() and p.name.lower().endswith(CALIBRATION_NAMES)
-                    and not p.name.startswith(".") and not p.name.endswith("_report.json")),
-                   key=lambda p: (p.name != "calibration.toml", p.name))
+    files = Session(Path(folder)).calibration_files()
     return files[0] if files else None
 
 
@@ -128,10 +121,9 @@ def lift(input_path, output_dir=None, *, calibration=None, camera: str | None = 
     npz = kp.save(output_dir / "pose3d.npz")
     trc = ()
     if cam is not None:  # root-relative camera-frame points would make a misleading TRC
-        from exporters import write_trc
+        from exporters import write_trcs
 
-        trc = tuple(write_trc(kp, output_dir / ("pose3d.trc" if p == 0 else f"pose3d_p{p}.trc"), person=p)
-                    for p in range(kp.n_persons))
+        trc = tuple(write_trcs(kp, output_dir))
     return LiftRunResult(kp, result.placement, name, cam is not None, npz, written, trc)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from lifting import Placement, place
 from mocap.data import SOURCE_LIFTED, SOURCE_TRIANGULATED, WORLD_FRAMES, Keypoints3D
 from mocap.errors import SettingsError
-from mocap.lift.views import LiftedViews, default_camera, normalized, skeletons
+from mocap.lift.views import LiftedViews, calibration_pixels, default_camera, normalized, skeletons
 
 
 class UncalibratedWarning(UserWarning):
@@ -64,7 +64,8 @@ def lift_camera(views: LiftedViews, camera_name: str | None = None, camera=None,
     else:
         extrinsics = (camera.R, camera.tvec)
         focal = float(camera.matrix[0, 0])
-    uv = normalized(views, c, camera)
+    observed = None if camera is None else calibration_pixels(views, c, camera)
+    uv = normalized(views, c) if camera is None else camera.undistort_points(observed)
     rel = skeletons(views, c, camera, height, uv=uv)
     score = kp2d.score[c]
     placed = place(rel, uv, score, extrinsics=extrinsics, height=height, floor_known=world_frame == "floor",
@@ -74,12 +75,6 @@ def lift_camera(views: LiftedViews, camera_name: str | None = None, camera=None,
     ok = np.isfinite(xyz).all(-1)
     reproj = np.full(ok.shape, np.nan)
     if camera is not None:
-        from calibration import CameraGroup
-        from mocap.triangulate import to_calibration_pixels
-
-        with warnings.catch_warnings():  # normalized() said it once already
-            warnings.simplefilter("ignore", UserWarning)
-            observed = to_calibration_pixels(kp2d.xy[c:c + 1], kp2d.image_sizes[c:c + 1], CameraGroup((camera,)))[0]
         reproj = np.where(ok, np.linalg.norm(camera.project(xyz) - observed, axis=-1), np.nan)
     placed_any = ok.any(-1)  # (T, P)
     detections = np.where(placed_any, np.arange(ok.shape[1])[None, :], -1)[None]

@@ -87,18 +87,23 @@ def default_camera(size) -> tuple[np.ndarray, float]:
     return np.array([(w - 1) / 2, (h - 1) / 2]), 0.75 * max(w, h)
 
 
-def normalized(views: LiftedViews, c: int, camera=None) -> np.ndarray:
-    """Camera ``c``'s 2D keypoints as normalized image coordinates (T, P, K, 2): undistorted through
-    ``camera`` (a calibration.Camera, rescaled to its image size), or the :func:`default_camera`."""
-    xy = views.keypoints.xy[c]
-    if camera is None:
-        centre, focal = default_camera(views.keypoints.image_sizes[c])
-        return (xy - centre) / focal
+def calibration_pixels(views: LiftedViews, c: int, camera) -> np.ndarray:
+    """Camera ``c``'s 2D keypoints (T, P, K, 2) in the pixels of its calibration ``camera`` (rescaled
+    from the video's image size when the two differ, with the triangulation's warning)."""
     from calibration import CameraGroup
     from mocap.triangulate import to_calibration_pixels
 
-    sizes = views.keypoints.image_sizes[c:c + 1]
-    return camera.undistort_points(to_calibration_pixels(xy[None], sizes, CameraGroup((camera,)))[0])
+    kp = views.keypoints
+    return to_calibration_pixels(kp.xy[c:c + 1], kp.image_sizes[c:c + 1], CameraGroup((camera,)))[0]
+
+
+def normalized(views: LiftedViews, c: int, camera=None) -> np.ndarray:
+    """Camera ``c``'s 2D keypoints as normalized image coordinates (T, P, K, 2): undistorted through
+    ``camera`` (a calibration.Camera, rescaled to its image size), or the :func:`default_camera`."""
+    if camera is None:
+        centre, focal = default_camera(views.keypoints.image_sizes[c])
+        return (views.keypoints.xy[c] - centre) / focal
+    return camera.undistort_points(calibration_pixels(views, c, camera))
 
 
 def skeletons(views: LiftedViews, c: int, camera=None, height: float | None = None, uv=None) -> np.ndarray:

@@ -20,7 +20,6 @@ stage, each stage's own time, and the end-to-end latency from capture to sent.
 
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 from dataclasses import dataclass, field
@@ -85,16 +84,9 @@ class LiveStats:
                 for s, v in self.times.items() if v}
 
 
-def _accepts_streams(backend) -> bool:
-    try:
-        return "streams" in inspect.signature(backend.process).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def _pose_loop(sets: FrameSets, backend, mailbox: Mailbox, stats: LiveStats, stop: threading.Event, errors: list):
     names = [s.name for s in sets.sources]
-    streams = _accepts_streams(backend)
+    streams = getattr(backend, "uses_streams", False)
     try:
         while not stop.is_set():
             frames = sets.next(stop)

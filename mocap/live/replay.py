@@ -10,11 +10,11 @@ skipped (counted), never sent late in a burst.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from mocap.data import Keypoints3D, Motion
+from mocap.data import Motion
 from mocap.errors import InputFileError, SettingsError
 from mocap.live.frames import LiveFrame, LiveSkeleton
 from mocap.skeleton import NAMES
@@ -56,7 +56,6 @@ class ReplayStats:
     sent: int = 0  # frames handed to the outputs
     skipped: int = 0  # frames skipped because they were overdue
     seconds: float = 0.0
-    send_seconds: list = field(default_factory=list)  # time each send took (all outputs)
 
 
 def replay(take: Take, outputs, *, fps: float | None = None, loop: bool = False, max_frames: int | None = None,
@@ -88,10 +87,8 @@ def replay(take: Take, outputs, *, fps: float | None = None, loop: bool = False,
             frame = LiveFrame(timestamp=due, frame_index=int(m.frame_index[i]), root=m.root_translation[i],
                               rotations=m.rotations[i], keypoints=None if take.keypoints is None else take.keypoints[i],
                               fps=rate)
-            t0 = time.perf_counter()
             for out in outputs:
                 out.send(take.skeleton, frame)
-            stats.send_seconds.append(time.perf_counter() - t0)
             stats.sent += 1
             bar.update(1)
             # Skip what became overdue meanwhile: the next frame is the one due now or later.

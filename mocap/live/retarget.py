@@ -25,12 +25,10 @@ import numpy as np
 
 from mocap.data import Motion
 from mocap.live.frames import LiveSkeleton
-from mocap.retarget import JOINT_NAMES, PARENTS, apply_rig, fitted_offsets, get_preset, solve_pose, target_positions
+from mocap.retarget import JOINT_NAMES, PARENTS, apply_rig, fitted_offsets, get_preset, solve_pose
+from mocap.retarget.wholebody_armature import BODY_COLUMNS, joints_seen
 from mocap.skeleton import NAMES
 
-# The body joints (the first 20 of the whole-body armature) must be found for a frame to calibrate on.
-_BODY = [j for j, n in enumerate(JOINT_NAMES) if "_thumb" not in n and not any(
-    f"_{f}" in n for f in ("index", "middle", "ring", "pinky"))]
 
 
 class LiveRetargeter:
@@ -50,8 +48,7 @@ class LiveRetargeter:
 
     def confident(self, xyz: np.ndarray) -> bool:
         """Whether every body joint's target keypoints are found in this frame."""
-        targets = target_positions(np.asarray(xyz, dtype=float)[None])[0]
-        return bool(np.isfinite(targets[_BODY]).all())
+        return bool(joints_seen(np.asarray(xyz, dtype=float)[None])[BODY_COLUMNS].all())
 
     def _calibrate(self):
         """Fix the skeleton from the collected frames; returns their solved pose (the state goes on from it)."""

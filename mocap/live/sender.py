@@ -111,6 +111,8 @@ class StreamSender:
         return self._sequence
 
     def set_skeleton(self, skeleton: LiveSkeleton) -> None:
+        if skeleton is self._skeleton:  # the same skeleton every frame: nothing to encode or compare
+            return
         payload = protocol.skeleton_payload(skeleton.joint_names, skeleton.parents, skeleton.offsets,
                                             subject=skeleton.subject, keypoint_names=skeleton.keypoint_names)
         if payload != self._skeleton_payload:

@@ -27,7 +27,6 @@ import shutil
 import warnings
 from pathlib import Path
 
-import numpy as np
 
 from mocap.errors import CalibrationFileError, InputFileError, SettingsError
 from mocap.pipeline.stage import StageContext

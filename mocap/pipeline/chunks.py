@@ -19,7 +19,6 @@ import contextlib
 import os
 import tempfile
 import zipfile
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -119,29 +118,13 @@ class TimeReader:
         self.close()
 
 
-def contract_fields(contract, arrays: dict, static: dict):
-    """A contract object from its arrays and its static fields (tuples and scalars restored)."""
-    kwargs = {}
-    for f in fields(contract):
-        value = arrays.get(f.name, static.get(f.name))
-        if value is None:
-            continue
-        value = np.asarray(value)
-        if value.ndim == 0:
-            value = value.item()
-        elif value.dtype.kind == "U":
-            value = tuple(str(v) for v in value)
-        kwargs[f.name] = value
-    return contract(**kwargs)
-
-
 def read_by_time(path: str | os.PathLike, contract, time_axis: dict[str, int], chunk: int):
     """Yield (t0, contract object of frames t0 .. t0 + chunk) over the whole file."""
     with TimeReader(path, time_axis) as reader:
         reader.check_kind(contract)
         for t0 in range(0, reader.n_frames, chunk):
             t1 = min(t0 + chunk, reader.n_frames)
-            yield t0, contract_fields(contract, reader.read(t0, t1), reader.static)
+            yield t0, contract.from_arrays({**reader.static, **reader.read(t0, t1)}, path)
 
 
 class TimeWriter:

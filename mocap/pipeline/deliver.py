@@ -15,7 +15,7 @@ import re
 from mocap.errors import SettingsError
 from mocap.pipeline.manifest import MANIFEST_SUFFIX, Manifest
 from mocap.pipeline.reconstruct import retarget_persons
-from mocap.triangulate.files import person_suffix
+from mocap.fileio import person_suffix
 from mocap.pipeline.stage import StageContext
 
 ARMATURE_FORMATS = ("bvh", "fbx", "gltf", "glb")

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from mocap.data import Keypoints2D, Keypoints3D
 from mocap.errors import InputFileError, SettingsError
 from mocap.pipeline.stage import StageContext
-from mocap.triangulate.files import KP2D_TIME, frames_in, person_suffix, triangulate_file, triangulate_options
+from mocap.fileio import person_suffix
+from mocap.triangulate.files import frames_in, triangulate_file, triangulate_options
 
 
 
@@ -41,7 +43,7 @@ def run_triangulate(ctx: StageContext) -> str:
     from mocap.pipeline.chunks import TimeReader
 
     s = ctx.settings["triangulate"]
-    with TimeReader(ctx.output("pose2d.npz"), KP2D_TIME) as reader:
+    with TimeReader(ctx.output("pose2d.npz"), Keypoints2D.TIME_AXES) as reader:
         names = tuple(str(n) for n in reader.static["camera_names"])
     group = load_calibration(ctx.output("calibration.toml"))
     if set(names) - set(group.names):
@@ -56,19 +58,15 @@ def run_triangulate(ctx: StageContext) -> str:
         return result.summary()
     filled = _fill_with_lifting(ctx, group, result.pose3d_npz)
     if s["trc"]:
-        from exporters import write_trc
-        from mocap.data import Keypoints3D
+        from exporters import write_trcs
 
-        kp = Keypoints3D.load(result.pose3d_npz)
-        for p in range(kp.n_persons):
-            write_trc(kp, ctx.out(f"pose3d{person_suffix(p)}.trc"), person=p)
+        write_trcs(Keypoints3D.load(result.pose3d_npz), ctx.work)
     return f"{result.summary()}; {filled} keypoints filled from lifted 3D"
 
 
 def _fill_with_lifting(ctx: StageContext, group, pose3d) -> int:
     """Lift every camera's video (``[lift]`` backend, ``[pose2d]`` frames) into ``lifted.npz`` and fill
     the keypoints of ``pose3d`` that fewer than two cameras agreed on (:func:`mocap.lift.fill_with_lifting`)."""
-    from mocap.data import Keypoints3D
     from mocap.lift import estimate_lifted, fill_with_lifting, make_lifting_backend
 
     views = _lifted_views(ctx, estimate_lifted, make_lifting_backend)
@@ -85,7 +83,6 @@ def _lifted_views(ctx: StageContext, estimate_lifted, make_lifting_backend):
     stop = p["stop"] if p["stop"] is not None else (ctx.plan.n_frames or None)
     frames = {"start": p["start"], "stop": stop, "stride": p["stride"]}
     if ctx.output("sync.toml").is_file() and ctx.output("pose2d.npz").is_file():  # the 2D stage's synchronized frames
-        from mocap.data import Keypoints2D
         from mocap.sync import load_sync
 
         steps = Keypoints2D.load(ctx.output("pose2d.npz")).frame_index
@@ -126,10 +123,9 @@ def run_lift(ctx: StageContext) -> str:
                              f"confidence {s['min_score']:g})", ctx.plan.paths[0])
     kp.save(ctx.out("pose3d.npz"))
     if camera is not None and ctx.settings["triangulate"]["trc"]:
-        from exporters import write_trc
+        from exporters import write_trcs
 
-        for person in range(kp.n_persons):
-            write_trc(kp, ctx.out(f"pose3d{person_suffix(person)}.trc"), person=person)
+        write_trcs(kp, ctx.work)
     pl = result.placement
     heights = ", ".join(f"{h:.2f}" for h in np.atleast_1d(pl.height))
     where = f"in the calibration's world ({world})" if camera is not None else "root-relative, camera frame"
@@ -182,12 +178,12 @@ def _count_interpolated(path) -> int:
 
 
 def run_filter(ctx: StageContext) -> str:
-    from mocap.filters.run import TIME_AXES, filter_pose3d
+    from mocap.filters.run import filter_pose3d
     from mocap.pipeline.chunks import TimeReader
 
     f = ctx.settings["filter"]
     source = ctx.output("pose3d.npz")
-    with TimeReader(source, TIME_AXES) as reader:  # the clip's length and rate, without reading it
+    with TimeReader(source, Keypoints3D.TIME_AXES) as reader:  # the clip's length and rate, without reading it
         n_frames, fps = reader.n_frames, float(reader.static["fps"])
     body, face, hands = filter_settings(ctx.settings, n_frames, fps)
     result = filter_pose3d(source, ctx.work, settings=body, face=face, hands=hands, contact_height=f["contact_height"],

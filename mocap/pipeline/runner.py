@@ -168,7 +168,7 @@ def _changed_settings(old: dict, new: dict) -> list[str]:
 
 
 def _short(value) -> str:
-    from mocap.session.settings import toml_value
+    from calibration.toml_values import toml_value
 
     return "unset" if value is None else toml_value(value)
 

@@ -209,7 +209,6 @@ class PartEstimator:
         self.face_model = LandmarkModel("face") if face else None
         self.min_presence, self.refine = min_presence, refine
         self._previous: dict = {}  # stream -> {"hand": (landmarks, body wrists), "face": (mesh, head centres)}
-        self.calls = {"hand": 0, "face": 0}  # crops run through each model (for benchmarks)
 
     def __call__(self, image_rgb: np.ndarray, xy: np.ndarray, score: np.ndarray, stream=None,
                  hand_hints: np.ndarray | None = None) -> Parts:
@@ -230,7 +229,6 @@ class PartEstimator:
         model = self.hand_model if kind == "hand" else self.face_model
         mats = crops.matrices(model.size)
         decoded = (model.hands if kind == "hand" else model.faces)(warp_crops(image, mats, (model.size, model.size)))
-        self.calls[kind] += len(mats)
         return (apply_affine(invert_affine(mats), decoded[0]),) + tuple(decoded[1:]) + (mats,)
 
     def _search(self, kind, image, tries, accept, recrop):
@@ -255,8 +253,7 @@ class PartEstimator:
         return found
 
     def _hands(self, image, xy, score, out: Parts, previous, hints=None):
-        n = len(xy)
-        base, wrist, length, valid = hand_crops(xy, score)
+        _, wrist, length, valid = hand_crops(xy, score)
         rows = np.flatnonzero(valid)
         if not len(rows):
             return None
@@ -341,13 +338,6 @@ class PartEstimator:
         for r, res in found.items():
             xy[r], presence[r] = res[0], res[1]
         return xy, presence
-
-    def reset(self, stream=None) -> None:
-        """Forget the tracked parts of ``stream`` (all streams when None)."""
-        if stream is None:
-            self._previous.clear()
-        else:
-            self._previous.pop(stream, None)
 
     def close(self) -> None:
         for m in (self.hand_model, self.face_model):

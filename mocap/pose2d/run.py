@@ -45,16 +45,13 @@ class NoPersonWarning(UserWarning):
 
 def estimate_videos(videos, backend: PoseBackend, *, camera_names=None, start: int = 0, stop: int | None = None,
                     stride: int = 1, batch_frames: int = 4, detect_every: int = 1, progress: bool = True,
-                    on_frame=None, world: bool | str = False, repair: bool = True, frames: FrameTable | None = None):
+                    world: bool | str = False, repair: bool = True, frames: FrameTable | None = None):
     """2D keypoints (133 layout) of every person in every frame of each video.
 
     videos: paths (or :class:`VideoReader`), one per camera; camera names default to file stems.
     frames: which frame of each video to read at each step (:class:`~mocap.video.FrameTable`, e.g.
     synchronized videos, each from its own first frame), instead of ``start``/``stop``/``stride``;
     ``frame_index`` is then the table's steps.
-    on_frame: optional ``f(t, frames, poses_per_camera, ids_per_camera)`` called per time step with
-    the backend's raw answer and tracker ids (before slots and swap repair), so frames need not be
-    kept.
     repair: put back left/right limb swaps (recorded in ``Keypoints2D.swapped``).
 
     Returns a :class:`Keypoints2D` whose ``frame_index`` holds the source frame of each step
@@ -105,18 +102,11 @@ def estimate_videos(videos, backend: PoseBackend, *, camera_names=None, start: i
             results = backend.process(images, boxes, streams=[names[c] for _, _, c in owners])
         else:
             results = backend.process(images, boxes)
-        by_step = {}
         for (i, t, c), poses in zip(owners, results):
             ids = trackers[c].update(poses.boxes, poses.xy, poses.score)
             per_cam[c].append((i, poses, ids))
             if len(poses):
                 last[c] = (poses.xy, poses.score)
-            by_step.setdefault(t, {})[c] = (poses, ids)
-        if on_frame is not None:
-            for _, t, step_images in batch:
-                got = by_step.get(t, {})
-                on_frame(t, step_images, [got.get(c, (Poses.empty(), np.zeros(0, int)))[0] for c in range(n_cams)],
-                         [got.get(c, (Poses.empty(), np.zeros(0, int)))[1] for c in range(n_cams)])
 
     batch = []
     with tqdm(total=expected, desc=f"pose2d ({backend.describe()})", unit="frame", disable=not progress) as bar:

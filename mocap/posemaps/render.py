@@ -32,14 +32,9 @@ HEAD_POINTS = {"nose": (0.0, -0.10, -0.01), "left_eye": (0.032, -0.085, 0.03), "
 def look_at(position: np.ndarray, target: np.ndarray, up=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
     """World -> camera rotation R and translation t (OpenCV camera: x right, y down, z forward) for a
     camera at ``position`` looking at ``target`` with world ``up`` pointing up in the picture."""
-    z = np.asarray(target, float) - np.asarray(position, float)
-    z /= np.linalg.norm(z)
-    x = np.cross(z, np.asarray(up, float))
-    if np.linalg.norm(x) < 1e-9:  # looking straight up or down: any horizontal x
-        x = np.cross(z, [0.0, 1.0, 0.0])
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    R = np.stack([x, y, z])
+    from calibration.rotation import look_at as rotation_towards
+
+    R = rotation_towards(position, target, up)
     return R, -R @ np.asarray(position, float)
 
 

@@ -99,7 +99,7 @@ def write_report(session, settings, html_path: Path, *, stages: list[dict], fram
 
     stages: each stage's manifest (as a dict), in order.
     """
-    from mocap.session.settings import toml_value
+    from calibration.toml_values import toml_value
 
     html_path = Path(html_path)
     pictures = html_path.parent / "report_files"

@@ -70,10 +70,6 @@ def retarget(kp: Keypoints3D, person: int = 0, *, rig: str | RigPreset = "defaul
             used, floor_known = found.contacts[:, person], found.floor_known
         motion = lock_feet(motion, used)
     motion = apply_rig(motion, preset)
-    if not np.array_equal(motion.frame_index, kp.frame_index):  # the source video's frame numbers go along
-        import dataclasses
-
-        motion = dataclasses.replace(motion, frame_index=kp.frame_index)
     return RetargetResult(motion, unseen_joints(kp, person), used, floor_known)
 
 

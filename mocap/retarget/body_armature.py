@@ -344,4 +344,5 @@ def body_motion(kp: Keypoints3D, person: int = 0) -> Motion:
     local, root, _ = solve_body(xyz)
     local = local * first_frame_signs(local)[None, :, None]
     return Motion(joint_names=JOINT_NAMES, parents=PARENTS.copy(), offsets=offsets,
-                  root_translation=np.where(np.isnan(root), offsets[0], root), rotations=local, fps=kp.fps)
+                  root_translation=np.where(np.isnan(root), offsets[0], root), rotations=local, fps=kp.fps,
+                  frame_index=kp.frame_index)

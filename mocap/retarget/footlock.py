@@ -100,7 +100,8 @@ def apply_lock(motion: Motion, lock: np.ndarray, weight: np.ndarray, active=(Tru
         rotations[:, ankle] = continuous(rot.multiply(rot.conjugate(W_knee), world[:, ankle]), before[2])
     legs = np.array([[rotations[-1, idx[f"{side}_{j}"]] for j in ("hip", "knee", "ankle")] for side in _SIDES])
     return Motion(joint_names=motion.joint_names, parents=motion.parents, offsets=motion.offsets,
-                  root_translation=motion.root_translation, rotations=rotations, fps=motion.fps), legs
+                  root_translation=motion.root_translation, rotations=rotations, fps=motion.fps,
+                  frame_index=motion.frame_index), legs
 
 
 def lock_feet(motion: Motion, contacts: np.ndarray, blend: int = 5) -> Motion:

@@ -58,7 +58,6 @@ from mocap.retarget.wholebody_armature import (
 
 PIECE = 1800  # frames per piece of a long clip (30 s at 60 fps)
 _TIME = {"xyz": 0, "frame_index": 0}  # what retargeting reads of a pose3d.npz
-_MOTION_TIME = {"root_translation": 0, "rotations": 0, "frame_index": 0}
 _ANKLES = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
 
 
@@ -265,7 +264,7 @@ def _write(output_path, header: KeypointsHeader, measured: _Measured, solved: _S
             writer.static = {"joint_names": rigged.joint_names, "parents": rigged.parents, "offsets": rigged.offsets,
                              "fps": rigged.fps}
             writer.append({"root_translation": rigged.root_translation, "rotations": rigged.rotations,
-                           "frame_index": measured.frame_index[a:b]}, _MOTION_TIME)
+                           "frame_index": measured.frame_index[a:b]}, Motion.TIME_AXES)
     except BaseException:
         writer.discard()
         raise

@@ -199,4 +199,5 @@ def apply_rig(motion: Motion, rig: str | RigPreset) -> Motion:
                 if np.abs(motion.offsets[c] - along).max() < 1e-12:
                     reparent[int(c)] = (prev, (1.0 - done) * along)
     return Motion(joint_names=tuple(out_names), parents=np.array(out_parents), offsets=np.array(out_offsets),
-                  root_translation=root_translation, rotations=np.stack(out_rot, axis=1), fps=motion.fps)
+                  root_translation=root_translation, rotations=np.stack(out_rot, axis=1), fps=motion.fps,
+                  frame_index=motion.frame_index)

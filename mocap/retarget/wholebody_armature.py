@@ -210,7 +210,7 @@ def whole_body_motion(kp: Keypoints3D, person: int = 0, *, foot_twist_window: in
     offsets = fitted_offsets(xyz, pose.wrist_world)
     return Motion(joint_names=JOINT_NAMES, parents=PARENTS.copy(), offsets=offsets,
                   root_translation=np.where(np.isnan(pose.root), offsets[0], pose.root), rotations=pose.rotations,
-                  fps=kp.fps)
+                  fps=kp.fps, frame_index=kp.frame_index)
 
 
 def joints_seen(xyz: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ with a dot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 # Body layouts the OpenPose JSON reader and writer know (mocap.skeleton.LAYOUTS' body layouts).
@@ -59,7 +59,6 @@ class Table:
     name: str
     help: str
     settings: tuple[Setting, ...]
-    extra_help: tuple[str, ...] = field(default=())
 
     def get(self, key: str) -> Setting | None:
         return next((s for s in self.settings if s.key == key), None)

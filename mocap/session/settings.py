@@ -12,7 +12,6 @@ the file's values where it sets them, the defaults elsewhere. Anything wrong rai
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import os
 import tomllib
@@ -21,6 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
+from calibration.toml_values import toml_value
 from mocap.errors import SettingsError
 from mocap.session.schema import TABLE_BY_NAME, TABLES, Setting, Table
 
@@ -112,23 +112,13 @@ def check_value(s: Setting, value):
     raise ValueError(allowed(s))
 
 
-def toml_value(value) -> str:
-    """A value written as TOML (strings in double quotes, JSON escapes being valid TOML ones)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def _toml_key(key: str) -> str:
-    return key if key and all(c.isalnum() or c in "-_" for c in key) and key.isascii() else json.dumps(key)
+def _shown(value) -> str:
+    """A value from session.toml as TOML, for messages (as Python shows it when TOML cannot write
+    it back, e.g. a date)."""
+    try:
+        return toml_value(value)
+    except ValueError:
+        return str(value)
 
 
 @dataclass(frozen=True)
@@ -156,11 +146,6 @@ class SessionSettings:
                 out[name] = _plain(self.tables[table][key])
         return out
 
-    def where(self, table: str, key: str) -> str:
-        """``session.toml: [table] key`` (or the default's name), for messages about a setting."""
-        origin = self.path.name if self.path is not None and (table, key) in self.explicit else "default"
-        return f"[{table}] {key} ({origin})"
-
 
 def _plain(value):
     return list(value) if isinstance(value, tuple) else dict(value) if isinstance(value, dict) else value
@@ -185,7 +170,7 @@ def _check_table(table: Table, data: dict, path, values: dict, explicit: set) ->
         try:
             values[table.name][key] = check_value(s, value)
         except ValueError as exc:
-            raise SettingsError(f"[{table.name}] {key} = {toml_value(value)}: expected {exc}", path) from None
+            raise SettingsError(f"[{table.name}] {key} = {_shown(value)}: expected {exc}", path) from None
         explicit.add((table.name, key))
 
 
@@ -208,7 +193,7 @@ def parse_settings(data: dict, path: str | os.PathLike | None = None) -> Session
     for name, table_data in data.items():
         table = TABLE_BY_NAME.get(name) if "." not in name else None
         if not isinstance(table_data, dict):
-            raise SettingsError(f"{name} = {toml_value(table_data)} is outside any table; settings go in their "
+            raise SettingsError(f"{name} = {_shown(table_data)} is outside any table; settings go in their "
                                 f"stage's table: {known}", path)
         if table is None:
             raise SettingsError(f"unknown table [{name}]{_suggest(name, [t.name for t in top])}. The tables are: "

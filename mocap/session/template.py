@@ -7,7 +7,8 @@ from __future__ import annotations
 import textwrap
 
 from mocap.session.schema import TABLES
-from mocap.session.settings import allowed, toml_value
+from calibration.toml_values import toml_value
+from mocap.session.settings import allowed
 
 HEADER = """\
 # mocap session settings: every setting of every stage, with its default.

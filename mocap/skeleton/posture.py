@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from mocap import rotations as rot
 from mocap.skeleton.wholebody import INDEX
 
 
@@ -43,11 +44,4 @@ def upright_rotation(xyz: np.ndarray) -> np.ndarray:
     up = up_direction(xyz)
     if up is None:
         return np.eye(3)
-    z = np.array([0.0, 0.0, 1.0])
-    axis = np.cross(up, z)
-    s, c = np.linalg.norm(axis), float(np.dot(up, z))
-    if s < 1e-9:
-        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    k = axis / s
-    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + s * K + (1 - c) * K @ K
+    return rot.to_matrix(rot.rotation_between(up, [0.0, 0.0, 1.0]))

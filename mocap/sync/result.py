@@ -150,10 +150,6 @@ class SyncResult:
         """Each video's first synchronized frame: its source frame of ``first_frame``."""
         return {c.name: int(c.frames_of_slots(c.slots([self.first_frame]))[0]) for c in self.cameras}
 
-    @property
-    def frame_offsets(self) -> dict[str, int]:
-        return {c.name: c.frame_offset for c in self.cameras}
-
 
 def common_range(cameras: list[CameraSync]) -> tuple[int, int] | None:
     """``(first, stop)`` timeline steps every camera has a frame period for; None when none."""

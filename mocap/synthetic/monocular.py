@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mocap import rotations as rot
 from mocap.data import Keypoints2D
 from mocap.skeleton import PARENTS
 
@@ -37,14 +38,9 @@ def _smooth_noise(rng, shape, sigma_frames: float) -> np.ndarray:
 
 
 def _rotations(angles: np.ndarray) -> np.ndarray:
-    """(..., 3) small rotation vectors -> (..., 3, 3) matrices (Rodrigues)."""
-    theta = np.linalg.norm(angles, axis=-1, keepdims=True)
-    k = angles / np.maximum(theta, 1e-12)
-    K = np.zeros(angles.shape[:-1] + (3, 3))
-    K[..., 0, 1], K[..., 0, 2], K[..., 1, 2] = -k[..., 2], k[..., 1], -k[..., 0]
-    K = K - np.swapaxes(K, -1, -2)
-    th = theta[..., None]
-    return np.eye(3) + np.sin(th) * K + (1 - np.cos(th)) * (K @ K)
+    """(..., 3) small rotation vectors -> (..., 3, 3) matrices."""
+    theta = np.linalg.norm(angles, axis=-1)
+    return rot.to_matrix(rot.from_axis_angle(angles / np.maximum(theta, 1e-12)[..., None], theta))
 
 
 def _tree_order() -> np.ndarray:

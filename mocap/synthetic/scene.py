@@ -6,18 +6,9 @@ import cv2
 import numpy as np
 
 from calibration import Camera, CameraGroup
+from calibration.rotation import look_at
 from mocap.data import Keypoints2D
 from mocap.synthetic.motion import human_motion
-
-
-def look_at(position, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
-    """World-to-camera rotation (OpenCV axes: x right, y down, z forward) for a camera at
-    ``position`` looking at ``target`` with the world's ``up`` pointing up in the image."""
-    z = np.asarray(target, float) - np.asarray(position, float)
-    z /= np.linalg.norm(z)
-    x = np.cross(z, up)
-    x /= np.linalg.norm(x)
-    return np.stack([x, np.cross(z, x), z])
 
 
 def camera_ring(n_cameras: int = 4, *, radius: float = 4.0, height: float = 1.7, target=(0.0, 0.0, 0.9),

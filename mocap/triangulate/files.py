@@ -11,19 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mocap.data import Keypoints2D, Keypoints3D
 from mocap.errors import InputFileError
-
-
-def person_suffix(p: int) -> str:
-    """"" for person 0, "_p1", "_p2", ... for the others (pose3d.trc, pose3d_p1.trc, ...)."""
-    return "" if p == 0 else f"_p{p}"
 
 
 # Frames per piece of a long session: stages work through time in pieces of this many frames.
 CHUNK_FRAMES = 600
-KP2D_TIME = {"xy": 1, "score": 1, "swapped": 1, "frame_index": 0}
-KP3D_TIME = {"xyz": 0, "score": 0, "reproj_error": 0, "n_views": 0, "frame_index": 0, "source": 0, "detections": 1,
-             "view_swaps": 1}
 
 
 def camera_series(group, kp2d, kp3d, person: int = 0, min_score: float = 0.3) -> np.ndarray:
@@ -43,7 +36,7 @@ def frames_in(path) -> int:
     """The number of time steps of a pose2d.npz, read from its header."""
     from mocap.pipeline.chunks import TimeReader
 
-    with TimeReader(path, KP2D_TIME) as reader:
+    with TimeReader(path, Keypoints2D.TIME_AXES) as reader:
         return reader.n_frames
 
 
@@ -78,7 +71,7 @@ def _pieces(pose2d: Path, group, out: Path, options: dict, progress: bool, trc: 
     from tqdm import tqdm
 
     from exporters import TrcWriter
-    from mocap.data import Keypoints2D
+    from exporters.trc import frame_step
     from mocap.pipeline.chunks import TimeWriter, read_by_time
     from mocap.triangulate import triangulate
 
@@ -88,15 +81,15 @@ def _pieces(pose2d: Path, group, out: Path, options: dict, progress: bool, trc: 
     series, found = [], 0
     try:
         with tqdm(total=total, desc="triangulate", unit="frame", disable=not progress) as bar:
-            for _, kp2d in read_by_time(pose2d, Keypoints2D, KP2D_TIME, CHUNK_FRAMES):
+            for _, kp2d in read_by_time(pose2d, Keypoints2D, Keypoints2D.TIME_AXES, CHUNK_FRAMES):
                 kp3d = triangulate(group, kp2d, persons=1, **options)
                 writer.static = {"layout": kp3d.layout, "fps": kp3d.fps, "world_frame": kp3d.world_frame,
                                  "camera_names": kp3d.camera_names}
-                writer.append({f: getattr(kp3d, f) for f in KP3D_TIME}, KP3D_TIME)
+                writer.append({f: getattr(kp3d, f) for f in Keypoints3D.TIME_AXES}, Keypoints3D.TIME_AXES)
                 if trc is not None:
                     if markers is None:
-                        step = float(np.diff(kp2d.frame_index[:2])[0]) if kp2d.n_frames > 1 else 1.0
-                        markers = TrcWriter(trc, total, kp3d.fps, first_frame=int(kp2d.frame_index[0]), step=step)
+                        markers = TrcWriter(trc, total, kp3d.fps, first_frame=int(kp2d.frame_index[0]),
+                                            step=frame_step(kp2d.frame_index[:2]))
                     markers.write(kp3d.xyz[:, 0], kp3d.frame_index)
                 series.append(camera_series(group, kp2d, kp3d, min_score=options["min_score"]))
                 found = found + np.isfinite(kp3d.xyz[..., 0]).sum(axis=(0, 1))
@@ -120,8 +113,7 @@ def triangulate_file(pose2d: Path, group, output_dir: Path, *, persons: int | No
     people links frames over the whole clip. Each camera's median reprojection error is measured,
     with a warning for a camera far above the others. InputFileError when nobody was triangulated,
     saying why."""
-    from exporters import write_trc
-    from mocap.data import Keypoints2D, Keypoints3D
+    from exporters import write_trcs
     from mocap.report.metrics import camera_medians, camera_outliers
     from mocap.triangulate import triangulate
 
@@ -155,8 +147,7 @@ def triangulate_file(pose2d: Path, group, output_dir: Path, *, persons: int | No
     trc_paths = streamed
     if trc and not streamed:
         kp3d = kp3d if kp3d is not None else Keypoints3D.load(out)
-        trc_paths = [write_trc(kp3d, Path(output_dir) / f"pose3d{person_suffix(p)}.trc", person=p)
-                     for p in range(kp3d.n_persons)]
+        trc_paths = write_trcs(kp3d, output_dir)
     medians = camera_medians(series)
     outliers = camera_outliers(medians)
     for name, m, bad in zip(group.names, medians, outliers):
