@@ -60,6 +60,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import skeleton
+
 MAGIC = b"MOCP"
 VERSION = 1
 DEFAULT_PORT = 9763
@@ -111,10 +113,7 @@ class Skeleton:
 
     def rest_positions(self) -> np.ndarray:
         """(J, 3) rest position of every joint (offsets summed down the chain)."""
-        rest = np.zeros_like(self.offsets)
-        for j, p in enumerate(self.parents):
-            rest[j] = self.offsets[j] + (rest[p] if p >= 0 else 0.0)
-        return rest
+        return skeleton.rest_positions(self.parents, self.offsets)
 
 
 @dataclass(frozen=True, eq=False)

@@ -24,9 +24,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from calibration.sources import VIDEO_SUFFIXES  # one list for session videos and board videos
 from mocap.errors import InputFileError
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv")
 
 
 @dataclass(frozen=True)

@@ -31,14 +31,12 @@ from pathlib import Path
 from mocap.errors import CalibrationFileError, InputFileError, SettingsError
 from mocap.pipeline.stage import StageContext
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-
-
 # --- calibration ------------------------------------------------------------------------------
 
 def _board_pictures(folder: Path) -> list[Path]:
-    """Board videos in ``folder`` and images in its sub-folders (one per camera)."""
-    from mocap.video import VIDEO_SUFFIXES
+    """Board videos in ``folder`` and images in its sub-folders (one per camera), as ``calibrate``
+    finds them (:func:`calibration.sources.discover`)."""
+    from calibration.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
     if not folder.is_dir():
         return []
